@@ -1,0 +1,222 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/gofailover/gofailover/health"
+)
+
+// envPrefix starts every configuration variable's name.
+const envPrefix = "GOFAILOVER_"
+
+// Config is gofailover's configuration. Every field is an environment
+// variable (envPrefix + the env tag) and a command-line flag (the tag in
+// lower case with dashes); the flag wins.
+type Config struct {
+	Listen           string        `env:"LISTEN" envDefault:"127.0.0.1:3131" usage:"address the proxy listens on"`
+	Upstreams        []string      `env:"UPSTREAMS" usage:"comma-separated upstream proxy URLs, in preference order (default: the go command's GOPROXY list without direct, off and this server)"`
+	CacheDir         string        `env:"CACHE_DIR" usage:"cache directory (default: gofailover under the user cache directory)"`
+	MutableTTL       time.Duration `env:"MUTABLE_TTL" envDefault:"1m" usage:"how long @v/list, @latest, version queries and /sumdb/*/latest stay fresh"`
+	ConnectTimeout   time.Duration `env:"CONNECT_TIMEOUT" envDefault:"5s" usage:"timeout for connecting to an upstream (TCP and TLS)"`
+	FirstByteTimeout time.Duration `env:"FIRST_BYTE_TIMEOUT" envDefault:"30s" usage:"timeout for an upstream's response header"`
+	IdleTimeout      time.Duration `env:"IDLE_TIMEOUT" envDefault:"30s" usage:"abort an upstream body that makes no progress for this long"`
+	ShutdownTimeout  time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s" usage:"how long SIGINT/SIGTERM waits for in-flight requests"`
+	LogLevel         slog.Level    `env:"LOG_LEVEL" envDefault:"info" usage:"log level: debug, info, warn or error"`
+	LogFormat        string        `env:"LOG_FORMAT" envDefault:"text" usage:"log format: text or json"`
+}
+
+// setting describes one configuration field for flags and help.
+type setting struct {
+	field  string // Go field name
+	envVar string // full environment variable name
+	flag   string // flag name, without dashes
+	def    string // default value as text
+	usage  string
+}
+
+// settings lists the configuration fields in declaration order.
+func settings() []setting {
+	t := reflect.TypeFor[Config]()
+	out := make([]setting, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key := f.Tag.Get("env")
+		out = append(out, setting{
+			field:  f.Name,
+			envVar: envPrefix + key,
+			flag:   strings.ReplaceAll(strings.ToLower(key), "_", "-"),
+			def:    f.Tag.Get("envDefault"),
+			usage:  f.Tag.Get("usage"),
+		})
+	}
+	return out
+}
+
+// configError is a bad setting: start-up stops with its one-line message
+// and exit status 2.
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return e.msg }
+
+func configErrorf(format string, args ...any) error {
+	return &configError{msg: fmt.Sprintf(format, args...)}
+}
+
+// loadConfig reads the configuration from the environment and the flags in
+// args (the flag wins). environ is the process environment as KEY=VALUE.
+func loadConfig(fs *flag.FlagSet, args []string, environ []string) (*Config, error) {
+	all := settings()
+	flagValues := make(map[string]*string, len(all))
+	for _, s := range all {
+		flagValues[s.flag] = fs.String(s.flag, "", s.usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, configErrorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	source := make(map[string]string, len(all)) // field -> where its value came from
+	for _, s := range all {
+		if _, ok := vars[s.envVar]; ok {
+			source[s.field] = s.envVar
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		for _, s := range all {
+			if s.flag == f.Name {
+				vars[s.envVar] = *flagValues[s.flag]
+				source[s.field] = "--" + s.flag
+			}
+		}
+	})
+
+	var cfg Config
+	err := env.ParseWithOptions(&cfg, env.Options{Environment: vars, Prefix: envPrefix})
+	if err != nil {
+		return nil, describeParseError(err, source)
+	}
+	return &cfg, nil
+}
+
+// describeParseError turns a caarlos0/env error into one line naming the
+// variable or flag that held the bad value.
+func describeParseError(err error, source map[string]string) error {
+	var pe env.ParseError
+	if errors.As(err, &pe) {
+		name := source[pe.Name]
+		cause := pe.Err
+		for u := errors.Unwrap(cause); u != nil; u = errors.Unwrap(cause) {
+			cause = u
+		}
+		return configErrorf("%s: invalid value: %v", name, cause)
+	}
+	return configErrorf("configuration: %v", err)
+}
+
+// validate checks the values that parsing alone cannot, and fills in the
+// defaults that depend on the machine: the cache directory and the
+// upstream list. goEnv reads one of the go command's settings.
+func (c *Config) validate(goEnv func(key string, unsetEnv bool) (string, error)) error {
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		return configErrorf("%sLISTEN: %q is not a host:port address", envPrefix, c.Listen)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"MUTABLE_TTL", c.MutableTTL},
+		{"CONNECT_TIMEOUT", c.ConnectTimeout},
+		{"FIRST_BYTE_TIMEOUT", c.FirstByteTimeout},
+		{"IDLE_TIMEOUT", c.IdleTimeout},
+		{"SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+	} {
+		if d.v <= 0 {
+			return configErrorf("%s%s: must be a positive duration, got %v", envPrefix, d.name, d.v)
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return configErrorf("%sLOG_FORMAT: must be text or json, got %q", envPrefix, c.LogFormat)
+	}
+	if err := c.resolveUpstreams(goEnv); err != nil {
+		return err
+	}
+	return c.resolveCacheDir()
+}
+
+// resolveUpstreams checks GOFAILOVER_UPSTREAMS, or derives it from the go
+// command's GOPROXY when unset.
+func (c *Config) resolveUpstreams(goEnv func(key string, unsetEnv bool) (string, error)) error {
+	if len(c.Upstreams) == 0 {
+		list, err := defaultUpstreams(c.Listen, goEnv)
+		if err != nil {
+			return configErrorf("%sUPSTREAMS is not set and %v; set it to your mirrors' URLs, comma-separated", envPrefix, err)
+		}
+		c.Upstreams = list
+	}
+	if _, err := health.NewUpstreams(c.Upstreams); err != nil {
+		return configErrorf("%sUPSTREAMS: %v", envPrefix, err)
+	}
+	return nil
+}
+
+// resolveCacheDir picks the default cache directory and checks that the
+// directory can be written.
+func (c *Config) resolveCacheDir() error {
+	if c.CacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return configErrorf("%sCACHE_DIR is not set and there is no user cache directory: %v", envPrefix, err)
+		}
+		c.CacheDir = filepath.Join(base, "gofailover")
+	}
+	dir, err := filepath.Abs(c.CacheDir)
+	if err != nil {
+		return configErrorf("%sCACHE_DIR: %v", envPrefix, err)
+	}
+	c.CacheDir = dir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return configErrorf("%sCACHE_DIR: cannot create %s: %v", envPrefix, dir, errors.Unwrap(err))
+	}
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return configErrorf("%sCACHE_DIR: %s is not writable: %v", envPrefix, dir, errors.Unwrap(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// printSettings writes the table of settings for --help.
+func printSettings(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIABLE\tFLAG\tDEFAULT\tMEANING")
+	for _, s := range settings() {
+		def := s.def
+		if def == "" {
+			def = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t--%s\t%s\t%s\n", s.envVar, s.flag, def, s.usage)
+	}
+	tw.Flush()
+}

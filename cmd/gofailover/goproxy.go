@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// defaultUpstreams derives the upstream list from the go command's GOPROXY,
+// dropping "direct", "off" and entries that point at this server (listen).
+// When GOPROXY names nothing but this server, as it does after the README's
+// `go env -w GOPROXY=http://127.0.0.1:3131`, the go command's built-in
+// default list is used instead.
+func defaultUpstreams(listen string, goEnv func(key string, unsetEnv bool) (string, error)) ([]string, error) {
+	raw, err := goEnv("GOPROXY", false)
+	if err != nil {
+		return nil, fmt.Errorf("reading the go command's GOPROXY failed: %w", err)
+	}
+	list, onlySelf := filterGoProxy(raw, listen)
+	if len(list) == 0 && onlySelf {
+		if raw, err = goEnv("GOPROXY", true); err == nil {
+			list, _ = filterGoProxy(raw, listen)
+		}
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("the go command's GOPROXY (%q) names no usable mirror", raw)
+	}
+	return list, nil
+}
+
+// filterGoProxy splits a GOPROXY value and keeps the mirror URLs that are not
+// this server. onlySelf reports that every mirror it named was this server.
+func filterGoProxy(goproxy, listen string) (list []string, onlySelf bool) {
+	selfSeen := false
+	for _, entry := range strings.FieldsFunc(goproxy, func(r rune) bool { return r == ',' || r == '|' }) {
+		entry = strings.TrimSpace(entry)
+		switch entry {
+		case "", "direct", "off", "noproxy":
+			continue
+		}
+		if pointsAt(entry, listen) {
+			selfSeen = true
+			continue
+		}
+		list = append(list, entry)
+	}
+	return list, selfSeen && len(list) == 0
+}
+
+// pointsAt reports whether the proxy URL entry addresses the server listening
+// on listen.
+func pointsAt(entry, listen string) bool {
+	u, err := url.Parse(entry)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	lhost, lport, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	if port != lport {
+		return false
+	}
+	host := u.Hostname()
+	if host == lhost || host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	if ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		return true
+	}
+	if lip := net.ParseIP(lhost); lhost == "" || lip != nil && lip.IsUnspecified() {
+		name, _ := os.Hostname()
+		return host == name
+	}
+	return false
+}
+
+// goCommandEnv runs `go env key`. With unsetEnv it reads the go command's
+// built-in default, ignoring the environment variable and the go env file.
+func goCommandEnv(key string, unsetEnv bool) (string, error) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		// No go command (as in the container image): the variable itself is
+		// the only source.
+		if v := os.Getenv(key); v != "" && !unsetEnv {
+			return v, nil
+		}
+		return "", fmt.Errorf("no go command to read %s from: %w", key, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goCmd, "env", key)
+	if unsetEnv {
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, key+"=") && !strings.HasPrefix(kv, "GOENV=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, "GOENV=off")
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("go env %s: %w: %s", key, err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return "", fmt.Errorf("go env %s: %w", key, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}

@@ -1,0 +1,89 @@
+// Command gofailover is a Go module proxy that sits between the go command
+// and several upstream module mirrors, sends each request to a mirror that
+// can answer it, and caches everything so that builds keep working when the
+// mirrors do not.
+//
+// Usage:
+//
+//	gofailover [serve] [flags]
+//
+// Run `gofailover --help` for the settings.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// run runs one gofailover invocation and returns its exit status.
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && (args[0] == "help" || args[0] == "serve") {
+		cmd, args = args[0], args[1:]
+	} else if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		fmt.Fprintf(stderr, "gofailover: unknown command %q; run 'gofailover --help'\n", args[0])
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("gofailover "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { usage(stdout) }
+	if cmd == "help" {
+		usage(stdout)
+		return exitOK
+	}
+
+	cfg, err := loadConfig(fs, args, environ)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err == nil {
+		err = cfg.validate(goCommandEnv)
+	}
+	if err != nil {
+		var ce *configError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "gofailover: %s\n", ce.msg)
+		} else {
+			// The flag package has already printed what was wrong.
+			fmt.Fprintln(stderr, "gofailover: run 'gofailover --help' for the settings")
+		}
+		return exitUsage
+	}
+	return serve(ctx, cfg, stderr)
+}
+
+// usage prints the help text.
+func usage(w io.Writer) {
+	fmt.Fprint(w, `gofailover is a Go module proxy in front of several upstream mirrors.
+
+Usage:
+  gofailover [serve] [flags]   start the proxy (the default command)
+  gofailover help              print this help
+
+Point the go command at it:
+  go env -w GOPROXY=http://127.0.0.1:3131
+
+Settings (each an environment variable and a flag; the flag wins):
+`)
+	printSettings(w)
+}

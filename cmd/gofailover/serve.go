@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gofailover/gofailover/cache"
+	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/proxy"
+)
+
+// serve runs the proxy until ctx is cancelled, then drains in-flight
+// requests and closes the store. It returns the process exit status.
+func serve(ctx context.Context, cfg *Config, stderr io.Writer) int {
+	log := newLogger(cfg, stderr)
+	srv, err := newServer(cfg, log)
+	if err != nil {
+		var ce *configError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "gofailover: %s\n", ce.msg)
+			return exitUsage
+		}
+		log.Error("start-up failed", "err", err)
+		return exitFailed
+	}
+	if err := srv.run(ctx); err != nil {
+		log.Error("server failed", "err", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// newLogger builds the process logger from the configuration.
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// server is a running gofailover: its listener, HTTP server and store.
+type server struct {
+	cfg      *Config
+	log      *slog.Logger
+	store    *cache.Store
+	listener net.Listener
+	http     *http.Server
+	handler  *proxy.Handler
+	// fetchCtx outlives the signal so that in-flight fetches can finish
+	// while the server drains; cancelFetch ends them after the drain.
+	fetchCtx    context.Context
+	cancelFetch context.CancelFunc
+}
+
+// newServer opens the store, binds the listener and wires the handler.
+func newServer(cfg *Config, log *slog.Logger) (*server, error) {
+	upstreams, err := health.NewUpstreams(cfg.Upstreams)
+	if err != nil {
+		return nil, configErrorf("%sUPSTREAMS: %v", envPrefix, err)
+	}
+	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, Logger: log.With("component", "cache")})
+	if errors.Is(err, cache.ErrLocked) {
+		return nil, configErrorf("%sCACHE_DIR: %s is in use by another gofailover process", envPrefix, cfg.CacheDir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening the cache in %s: %w", cfg.CacheDir, err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		store.Close()
+		return nil, configErrorf("%sLISTEN: cannot listen on %s: %v", envPrefix, cfg.Listen, errors.Unwrap(err))
+	}
+	fetchCtx, cancelFetch := context.WithCancel(context.Background())
+	handler := proxy.New(fetchCtx, proxy.Config{
+		Store:  store,
+		Router: health.Static(upstreams),
+		Client: proxy.NewUpstreamClient(proxy.UpstreamTimeouts{
+			Connect:   cfg.ConnectTimeout,
+			FirstByte: cfg.FirstByteTimeout,
+		}),
+		MutableTTL:  cfg.MutableTTL,
+		IdleTimeout: cfg.IdleTimeout,
+		Logger:      log.With("component", "proxy"),
+	})
+	s := &server{
+		cfg:      cfg,
+		log:      log,
+		store:    store,
+		listener: ln,
+		http: &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		},
+		handler:     handler,
+		fetchCtx:    fetchCtx,
+		cancelFetch: cancelFetch,
+	}
+	for _, u := range upstreams {
+		log.Info("upstream", "rank", u.Rank, "url", u.Name)
+	}
+	return s, nil
+}
+
+// run serves until ctx is done, then shuts down in order: stop accepting,
+// drain in-flight requests, end fetches, close the store.
+func (s *server) run(ctx context.Context) error {
+	s.log.Info("gofailover listening", "addr", s.listener.Addr().String(), "cache", s.cfg.CacheDir)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- s.http.Serve(s.listener) }()
+
+	var err error
+	select {
+	case err = <-serveErr:
+		err = fmt.Errorf("serving on %s: %w", s.listener.Addr(), err)
+	case <-ctx.Done():
+		s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+		drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		if derr := s.http.Shutdown(drainCtx); derr != nil {
+			s.log.Warn("drain incomplete; closing remaining connections", "err", derr)
+			s.http.Close()
+		}
+		cancel()
+		<-serveErr
+	}
+	s.cancelFetch()
+	s.handler.Wait()
+	if cerr := s.store.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("closing the cache: %w", cerr)
+	}
+	s.log.Info("stopped")
+	return err
+}

@@ -1,0 +1,194 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	modzip "golang.org/x/mod/zip"
+
+	"github.com/gofailover/gofailover/cache"
+	"github.com/gofailover/gofailover/health"
+)
+
+// Size limits for upstream bodies. Zips and go.mod files use the limits the
+// go command itself enforces; other answers are small text.
+const (
+	maxZipBytes   = modzip.MaxZipFile
+	maxModBytes   = modzip.MaxGoMod
+	maxOtherBytes = modzip.MaxGoMod
+)
+
+// attemptResult is what one request to one upstream gave.
+type attemptResult struct {
+	// err is set when the upstream gave no usable answer.
+	err error
+	// status is the upstream's status when err is nil: 200, or a
+	// "does not exist" status (400, 403, 404, 410).
+	status int
+	// reason is the start of a "does not exist" body.
+	reason string
+	// body holds a 200 answer other than a zip.
+	body []byte
+	// blob holds a 200 zip answer; the caller commits or discards it.
+	blob *cache.Blob
+}
+
+// attempt sends req to one upstream, reads and checks the body, and reports
+// the outcome to the router.
+func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *Request) attemptResult {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	var out health.Outcome
+	res := h.roundTrip(ctx, cancel, u, req, &out)
+	out.Total = time.Since(start)
+	if res.err != nil {
+		out.Err = res.err
+		if out.Failure == health.FailNone {
+			out.Failure = classify(res.err)
+		}
+	}
+	h.cfg.Router.Report(u, out)
+	if res.err != nil {
+		h.log.Debug("upstream attempt failed", "upstream", u.Name, "key", req.Path, "failure", out.Failure, "err", res.err)
+	}
+	return res
+}
+
+// roundTrip does the request and reads the body, filling in out.
+func (h *Handler) roundTrip(ctx context.Context, cancel context.CancelFunc, u *health.Upstream, req *Request, out *health.Outcome) attemptResult {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, upstreamURL(u.URL, req.Path), nil)
+	if err != nil {
+		return attemptResult{err: fmt.Errorf("building request: %w", err)}
+	}
+	hreq.Header.Set("User-Agent", "gofailover")
+	start := time.Now()
+	resp, err := h.cfg.Client.Do(hreq)
+	if err != nil {
+		return attemptResult{err: err}
+	}
+	defer resp.Body.Close()
+	out.Status = resp.StatusCode
+	out.FirstByte = time.Since(start)
+	body := newIdleReader(resp.Body, h.cfg.IdleTimeout, cancel)
+	defer body.stop()
+
+	switch code := resp.StatusCode; {
+	case code == http.StatusOK:
+		return h.readOK(ctx, req, body, resp.ContentLength, out)
+	case code == http.StatusNotFound || code == http.StatusGone ||
+		code == http.StatusBadRequest || code == http.StatusForbidden:
+		// The upstream answered: it does not have this (or will not serve it).
+		return attemptResult{status: code, reason: readReason(body)}
+	case code == http.StatusTooManyRequests:
+		out.Failure = health.FailRateLimit
+		out.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	case code >= 500:
+		out.Failure = health.FailStatus5xx
+		out.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	default:
+		out.Failure = health.FailBadStatus
+	}
+	return attemptResult{err: fmt.Errorf("upstream answered %s", resp.Status)}
+}
+
+// readOK reads a 200 body: zips into a blob, everything else into memory,
+// each within its size limit, and checks it.
+func (h *Handler) readOK(ctx context.Context, req *Request, body io.Reader, length int64, out *health.Outcome) attemptResult {
+	limit := int64(maxOtherBytes)
+	switch req.Kind {
+	case KindZip:
+		limit = maxZipBytes
+	case KindMod:
+		limit = maxModBytes
+	}
+	if length > limit {
+		out.Failure = health.FailTooLarge
+		return attemptResult{err: fmt.Errorf("body of %d bytes exceeds the %d-byte limit", length, limit)}
+	}
+	if req.Kind == KindZip {
+		return h.readZip(ctx, req, body, limit, out)
+	}
+	data, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return attemptResult{err: fmt.Errorf("reading body: %w", err)}
+	}
+	if int64(len(data)) > limit {
+		out.Failure = health.FailTooLarge
+		return attemptResult{err: fmt.Errorf("body exceeds the %d-byte limit", limit)}
+	}
+	if err := h.check(ctx, req, data); err != nil {
+		out.Failure = health.FailBadBody
+		return attemptResult{err: err}
+	}
+	return attemptResult{status: http.StatusOK, body: data}
+}
+
+// readZip streams a zip body into a blob and verifies it there.
+func (h *Handler) readZip(ctx context.Context, req *Request, body io.Reader, limit int64, out *health.Outcome) attemptResult {
+	blob, err := h.cfg.Store.NewBlob()
+	if err != nil {
+		return attemptResult{err: fmt.Errorf("creating a temporary file: %w", err)}
+	}
+	n, err := io.Copy(blob, io.LimitReader(body, limit+1))
+	switch {
+	case err != nil:
+		blob.Discard()
+		return attemptResult{err: fmt.Errorf("reading body after %d bytes: %w", n, err)}
+	case n > limit:
+		blob.Discard()
+		out.Failure = health.FailTooLarge
+		return attemptResult{err: fmt.Errorf("body exceeds the %d-byte limit", limit)}
+	}
+	if err := h.cfg.Verifier.VerifyZip(ctx, req.Module, req.Version, blob.Path()); err != nil {
+		blob.Discard()
+		out.Failure = health.FailBadBody
+		return attemptResult{err: err}
+	}
+	return attemptResult{status: http.StatusOK, blob: blob}
+}
+
+// check verifies a body held in memory before it is stored.
+func (h *Handler) check(ctx context.Context, req *Request, data []byte) error {
+	switch req.Kind {
+	case KindMod:
+		return h.cfg.Verifier.VerifyMod(ctx, req.Module, req.Version, data)
+	case KindInfo, KindLatest:
+		var info struct{ Version string }
+		if err := json.Unmarshal(data, &info); err != nil || info.Version == "" {
+			return errors.New("body is not a version info JSON object")
+		}
+	}
+	return nil
+}
+
+// readReason returns the first line of a short error body.
+func readReason(body io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(body, 512))
+	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	if line == "" {
+		return "no reason given"
+	}
+	return line
+}
+
+// parseRetryAfter parses a Retry-After header: delay seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

@@ -1,0 +1,211 @@
+// Package proxy is gofailover's HTTP face: it parses module proxy and
+// checksum-database requests, answers them from the cache, and on a miss
+// fetches them from the upstream mirrors in the order the health side gives,
+// verifying what it fetched before anything is stored or served.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/gofailover/gofailover/cache"
+	"github.com/gofailover/gofailover/health"
+)
+
+// Store is the cache the handler serves from and fills.
+type Store interface {
+	Open(key string) (*cache.Object, error)
+	Lookup(key string) (cache.Entry, error)
+	PutBytes(key string, m cache.Meta, data []byte) error
+	NewBlob() (*cache.Blob, error)
+	CommitBlob(key string, m cache.Meta, b *cache.Blob) error
+}
+
+// Router orders the upstreams for each request and learns from what they did.
+// The health package implements it.
+type Router interface {
+	// Candidates returns the upstreams to try, best first.
+	Candidates() []*health.Upstream
+	// Report records the outcome of one request to an upstream.
+	Report(u *health.Upstream, o health.Outcome)
+}
+
+// Doer sends one HTTP request; *http.Client is one.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// Config holds what a Handler needs.
+type Config struct {
+	// Store is the cache. Required.
+	Store Store
+	// Router gives the upstream order. Required.
+	Router Router
+	// Client sends upstream requests. Nil means NewUpstreamClient(UpstreamTimeouts{}).
+	Client Doer
+	// Verifier checks .mod and .zip bodies. Nil means NoVerify.
+	Verifier Verifier
+	// MutableTTL is how long list, @latest, version-query and /latest answers
+	// stay fresh. Zero means DefaultMutableTTL.
+	MutableTTL time.Duration
+	// IdleTimeout aborts an upstream body that makes no progress for this
+	// long. Zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// Logger receives the handler's logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Defaults for Config.
+const (
+	DefaultMutableTTL  = time.Minute
+	DefaultIdleTimeout = 30 * time.Second
+)
+
+// Handler serves the module proxy protocol and the checksum-database
+// pass-through. Create it with New.
+type Handler struct {
+	cfg    Config
+	log    *slog.Logger
+	base   context.Context
+	flight singleflight.Group
+	// fetches counts the shared fetches in flight, so that shutdown can
+	// wait for them before the store closes.
+	fetches sync.WaitGroup
+}
+
+// New returns a Handler. Upstream fetches run in contexts derived from ctx,
+// not from the request that started them, because concurrent requests for
+// the same answer share one fetch; cancelling ctx aborts them.
+func New(ctx context.Context, cfg Config) *Handler {
+	if cfg.Client == nil {
+		cfg.Client = NewUpstreamClient(UpstreamTimeouts{})
+	}
+	if cfg.Verifier == nil {
+		cfg.Verifier = NoVerify{}
+	}
+	if cfg.MutableTTL <= 0 {
+		cfg.MutableTTL = DefaultMutableTTL
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Handler{cfg: cfg, log: cfg.Logger, base: ctx}
+}
+
+// Wait blocks until every upstream fetch the handler started has finished.
+// Call it after the HTTP server has stopped and before the store closes.
+func (h *Handler) Wait() { h.fetches.Wait() }
+
+// ServeHTTP answers one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz":
+		h.serveHealthz(w, r)
+		return
+	case "/readyz":
+		h.serveReadyz(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
+		return
+	}
+	req, err := ParseRequest(r.URL.Path)
+	if err != nil {
+		var re *RequestError
+		if errors.As(err, &re) {
+			writeError(w, re.Status, re.Reason)
+			return
+		}
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	h.serve(w, r, req)
+}
+
+// serve answers a parsed request from the cache, or fetches it.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
+	obj, err := h.cfg.Store.Open(req.Path)
+	switch {
+	case err == nil:
+		defer obj.Close()
+		if h.fresh(obj.Entry) {
+			h.serveObject(w, r, req, obj.Entry, obj.Body, cacheHit)
+			return
+		}
+	case !errors.Is(err, cache.ErrNotFound):
+		h.log.Warn("cache read failed; fetching instead", "key", req.Path, "err", err)
+		obj = nil
+	default:
+		obj = nil
+	}
+
+	// Concurrent requests for one key share one fetch. The fetch does not
+	// belong to any one request: it goes on when its first client leaves,
+	// and fills the cache for the others. It is counted before this
+	// handler returns, so Wait after the HTTP server's drain sees it.
+	ch := make(chan *answer, 1)
+	h.fetches.Add(1)
+	go func() {
+		defer h.fetches.Done()
+		v, _, _ := h.flight.Do(req.Path, func() (any, error) { return h.fetch(req), nil })
+		ch <- v.(*answer)
+	}()
+	var ans *answer
+	select {
+	case ans = <-ch:
+	case <-r.Context().Done():
+		return // the client left; the fetch goes on and fills the cache
+	}
+
+	switch {
+	case ans.status == http.StatusOK:
+		h.serveAnswer(w, r, req, ans)
+	case ans.status == http.StatusBadGateway && obj != nil:
+		h.log.Info("serving a stale answer: no upstream could refresh it",
+			"key", req.Path, "stored", obj.StoredAt, "reason", ans.reason)
+		h.serveObject(w, r, req, obj.Entry, obj.Body, cacheStale)
+	default:
+		writeError(w, ans.status, ans.reason)
+	}
+}
+
+// fresh reports whether a cached entry may be served without asking upstream.
+func (h *Handler) fresh(e cache.Entry) bool {
+	if e.Immutable {
+		return true
+	}
+	return h.cfg.Now().Sub(e.StoredAt) < h.cfg.MutableTTL
+}
+
+// serveAnswer serves what a fetch produced.
+func (h *Handler) serveAnswer(w http.ResponseWriter, r *http.Request, req *Request, ans *answer) {
+	if ans.inline != nil {
+		h.serveObject(w, r, req, ans.entry, bytes.NewReader(ans.inline), cacheMiss)
+		return
+	}
+	obj, err := h.cfg.Store.Open(req.Path)
+	if err != nil {
+		h.log.Error("fetched answer vanished from the cache", "key", req.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "fetched answer could not be read back from the cache")
+		return
+	}
+	defer obj.Close()
+	h.serveObject(w, r, req, obj.Entry, obj.Body, cacheMiss)
+}

@@ -1,0 +1,83 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofailover/gofailover/cache"
+)
+
+// CacheHeader is the response header that says where an answer came from:
+// "hit", "miss" (fetched for this request) or "stale" (from the cache after
+// every upstream failed to refresh it).
+const CacheHeader = "X-Gofailover-Cache"
+
+// The values of CacheHeader.
+const (
+	cacheHit   = "hit"
+	cacheMiss  = "miss"
+	cacheStale = "stale"
+)
+
+// maxReasonBytes bounds a remembered "not found" reason read back for a response.
+const maxReasonBytes = 1 << 10
+
+// immutableCacheControl marks answers that never change.
+const immutableCacheControl = "public, max-age=31536000, immutable"
+
+// serveObject writes a cached or just-fetched answer, with conditional
+// requests and ranges handled by http.ServeContent.
+func (h *Handler) serveObject(w http.ResponseWriter, r *http.Request, req *Request, e cache.Entry, body io.ReadSeeker, source string) {
+	hdr := w.Header()
+	hdr.Set(CacheHeader, source)
+	if e.Status != http.StatusOK {
+		reason, _ := io.ReadAll(io.LimitReader(body, maxReasonBytes))
+		writeError(w, e.Status, strings.TrimSpace(string(reason)))
+		return
+	}
+	hdr.Set("Content-Type", contentType(req))
+	hdr.Set("ETag", e.ETag())
+	switch {
+	case source == cacheStale:
+		hdr.Set("Cache-Control", "no-cache")
+		hdr.Set("Age", strconv.FormatInt(int64(h.cfg.Now().Sub(e.StoredAt)/time.Second), 10))
+	case e.Immutable:
+		hdr.Set("Cache-Control", immutableCacheControl)
+	default:
+		left := h.cfg.MutableTTL - h.cfg.Now().Sub(e.StoredAt)
+		hdr.Set("Cache-Control", "public, max-age="+strconv.FormatInt(int64(max(left, 0)/time.Second), 10))
+	}
+	http.ServeContent(w, r, "", e.StoredAt, body)
+}
+
+// contentType is the media type of a request's answer.
+func contentType(req *Request) string {
+	switch req.Kind {
+	case KindInfo, KindLatest:
+		return "application/json"
+	case KindZip:
+		return "application/zip"
+	case KindSumDB:
+		if strings.Contains(req.Path, "/tile/") {
+			return "application/octet-stream"
+		}
+	}
+	return "text/plain; charset=utf-8"
+}
+
+// writeError answers with a status and a one-line plain-text reason.
+func writeError(w http.ResponseWriter, status int, reason string) {
+	hdr := w.Header()
+	hdr.Del("ETag")
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Cache-Control", "no-store")
+	if i := strings.IndexAny(reason, "\r\n"); i >= 0 {
+		reason = reason[:i]
+	}
+	w.WriteHeader(status)
+	io.WriteString(w, reason+"\n")
+}
