@@ -1,0 +1,69 @@
+// Package cache stores module-proxy answers on local disk and nothing else:
+// it knows nothing of HTTP or upstreams.
+//
+// Metadata and small bodies live in Badger (an embedded LSM key/value store
+// tuned here for a laptop's memory). Large bodies, such as module zips, are
+// content-addressed files: written to a temporary file, fsynced and renamed
+// into place before the metadata that points at them is committed, so a crash
+// at any moment leaves either the complete answer or no answer.
+package cache
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// ErrNotFound is returned when the store has no entry for a key.
+var ErrNotFound = errors.New("cache: entry not found")
+
+// ErrLocked is returned by Open when another process holds the cache directory.
+var ErrLocked = errors.New("cache: directory is in use by another process")
+
+// Options configure a Store.
+type Options struct {
+	// Dir is the cache directory; it is created if missing.
+	Dir string
+	// Logger receives the store's own log lines (Badger's included). Nil means slog.Default().
+	Logger *slog.Logger
+	// InlineMax is the largest body PutBytes keeps inside Badger; larger bodies
+	// become blob files. Zero means DefaultInlineMax.
+	InlineMax int64
+}
+
+// DefaultInlineMax is the default for Options.InlineMax.
+const DefaultInlineMax = 64 << 10
+
+// Meta is what the caller says about an answer when storing it.
+type Meta struct {
+	// Status is the HTTP status the answer carries: 200, or 404/410 for a
+	// remembered "not found" whose body is the reason.
+	Status int
+	// Immutable answers never go stale (the .info/.mod/.zip of a canonical version).
+	Immutable bool
+	// StoredAt is when the answer was fetched; zero means now.
+	StoredAt time.Time
+	// Upstream names the mirror the answer came from.
+	Upstream string
+}
+
+// Entry is the stored record of one answer.
+type Entry struct {
+	Meta
+	// Key is the entry's key.
+	Key string
+	// Size is the body's length in bytes.
+	Size int64
+	// SHA256 is the body's SHA-256 digest.
+	SHA256 [32]byte
+}
+
+// Object is an open entry: its record and a reader over its body.
+// The caller must Close it.
+type Object struct {
+	Entry
+	// Body reads the body. It is an *os.File for blob bodies (so that
+	// net/http can use sendfile) and a *bytes.Reader for inline ones.
+	Body io.ReadSeeker
+}

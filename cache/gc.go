@@ -1,0 +1,46 @@
+package cache
+
+import (
+	"errors"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+const (
+	// gcInterval is how often the store asks Badger to reclaim value-log space.
+	gcInterval = 10 * time.Minute
+	// gcDiscardRatio is the share of a value-log file that must be stale
+	// before Badger rewrites it.
+	gcDiscardRatio = 0.5
+)
+
+// collectGarbage runs Badger's value-log GC every gcInterval until stop is
+// closed. Each round repeats RunValueLogGC while it keeps rewriting files.
+func (s *Store) collectGarbage(stop <-chan struct{}) {
+	defer s.wg.Done()
+	t := time.NewTicker(gcInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			err := s.db.RunValueLogGC(gcDiscardRatio)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+				s.log.Warn("cache: value-log garbage collection failed", "dir", s.metaDir, "err", short(err))
+			}
+			break
+		}
+	}
+}

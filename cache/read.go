@@ -1,0 +1,95 @@
+package cache
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Open returns the entry for key with its body, or ErrNotFound. A record
+// whose blob file is missing or has the wrong size, or that cannot be
+// decoded, is logged and reported as ErrNotFound: a partial body is never
+// returned. The caller must Close the Object.
+func (s *Store) Open(key string) (*Object, error) {
+	var val []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(dbKey(key))
+		if err != nil {
+			return err
+		}
+		val, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cache: reading record %q: %w", key, short(err))
+	}
+	r, err := decodeRecord(val)
+	if err != nil {
+		s.log.Warn("cache: undecodable record", "key", key, "err", err)
+		return nil, ErrNotFound
+	}
+	r.Key = key
+	if r.inline {
+		return &Object{Entry: r.Entry, Body: bytes.NewReader(r.body)}, nil
+	}
+	p := s.blobPath(r.SHA256)
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		s.log.Warn("cache: blob file missing", "key", key, "path", p)
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cache: opening blob of %q: %w", key, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cache: stat of blob of %q: %w", key, err)
+	}
+	if !st.Mode().IsRegular() || st.Size() != r.Size {
+		f.Close()
+		s.log.Warn("cache: blob file has the wrong size", "key", key, "path", p, "size", st.Size(), "want", r.Size)
+		return nil, ErrNotFound
+	}
+	return &Object{Entry: r.Entry, Body: f}, nil
+}
+
+// Lookup returns key's record without opening its body, or ErrNotFound.
+func (s *Store) Lookup(key string) (Entry, error) {
+	var (
+		e      Entry
+		decErr error
+	)
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(dbKey(key))
+		if err != nil {
+			return err
+		}
+		// decodeRecord copies out everything Entry keeps (the upstream
+		// string, the digest), so decoding in place is safe.
+		return item.Value(func(v []byte) error {
+			var r record
+			r, decErr = decodeRecord(v)
+			e = r.Entry
+			return nil
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return Entry{}, ErrNotFound
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("cache: reading record %q: %w", key, short(err))
+	}
+	if decErr != nil {
+		s.log.Warn("cache: undecodable record", "key", key, "err", decErr)
+		return Entry{}, ErrNotFound
+	}
+	e.Key = key
+	return e, nil
+}

@@ -1,0 +1,82 @@
+package cache
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Stats counts what the store holds.
+type Stats struct {
+	// Entries is the number of records.
+	Entries int64
+	// Bytes is the sum of the records' body sizes.
+	Bytes int64
+}
+
+// counters keeps Stats up to date as records come and go.
+type counters struct {
+	entries atomic.Int64
+	bytes   atomic.Int64
+}
+
+// prior describes the record a write replaces, as read inside the write's transaction.
+type prior struct {
+	exists bool
+	size   int64
+}
+
+// replace accounts for a record of size newSize taking old's place.
+func (c *counters) replace(old prior, newSize int64) {
+	if !old.exists {
+		c.entries.Add(1)
+	}
+	c.bytes.Add(newSize - old.size)
+}
+
+// remove accounts for the deletion of old.
+func (c *counters) remove(old prior) {
+	if old.exists {
+		c.entries.Add(-1)
+		c.bytes.Add(-old.size)
+	}
+}
+
+// Stats returns the number of records and the sum of their body sizes.
+// It is O(1): the counts are kept up to date as records are written.
+func (s *Store) Stats() Stats {
+	return Stats{Entries: s.counts.entries.Load(), Bytes: s.counts.bytes.Load()}
+}
+
+// countRecords sets the counters from a walk over every record; Open calls it
+// once. Undecodable records are not counted, matching how writes see them.
+func (s *Store) countRecords() error {
+	var entries, bytes int64
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(recordPrefix)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			err := item.Value(func(v []byte) error {
+				r, err := decodeRecord(v)
+				if err != nil {
+					return err
+				}
+				entries++
+				bytes += r.Size
+				return nil
+			})
+			if err != nil {
+				s.log.Warn("cache: skipping unreadable record", "key", string(item.Key()[len(recordPrefix):]), "err", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cache: counting records in %s: %w", s.metaDir, short(err))
+	}
+	s.counts.entries.Store(entries)
+	s.counts.bytes.Store(bytes)
+	return nil
+}

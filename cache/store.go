@@ -1,0 +1,159 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+const (
+	// recordPrefix starts the Badger key of every record, leaving room for
+	// other kinds of keys later.
+	recordPrefix = "r/"
+	// maxKeyLen bounds a key, below Badger's own limit of 65000 bytes.
+	maxKeyLen = 60000
+	// maxInlineMax bounds Options.InlineMax so that one record always fits
+	// in one Badger transaction.
+	maxInlineMax = 1 << 20
+)
+
+// Store is an on-disk cache of answers, safe for concurrent use.
+type Store struct {
+	db        *badger.DB
+	dir       string
+	metaDir   string
+	blobDir   string
+	tmpDir    string
+	log       *slog.Logger
+	inlineMax int64
+	counts    counters
+
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens (creating if needed) the store in opts.Dir: Badger in Dir/meta,
+// blob files in Dir/blobs, temporary files in Dir/tmp, which Open empties.
+// If another Store (in this or another process) has the directory open, the
+// error wraps ErrLocked.
+func Open(opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("cache: no directory given")
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	inlineMax := opts.InlineMax
+	switch {
+	case inlineMax == 0:
+		inlineMax = DefaultInlineMax
+	case inlineMax < 0 || inlineMax > maxInlineMax:
+		return nil, fmt.Errorf("cache: InlineMax %d out of range 0..%d", inlineMax, maxInlineMax)
+	}
+	s := &Store{
+		dir:       opts.Dir,
+		metaDir:   filepath.Join(opts.Dir, "meta"),
+		blobDir:   filepath.Join(opts.Dir, "blobs"),
+		tmpDir:    filepath.Join(opts.Dir, "tmp"),
+		log:       logger,
+		inlineMax: inlineMax,
+		stop:      make(chan struct{}),
+	}
+	for _, d := range []string{s.dir, s.metaDir, s.blobDir, s.tmpDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("cache: creating directory %s: %w", d, err)
+		}
+	}
+	db, err := badger.Open(badgerOptions(s.metaDir, logger))
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("cache: opening %s: %w: %w", s.metaDir, ErrLocked, short(err))
+		}
+		return nil, fmt.Errorf("cache: opening metadata store in %s: %w", s.metaDir, short(err))
+	}
+	s.db = db
+	// Only now, holding Badger's directory lock, may tmp be emptied: another
+	// process using it would have failed the lock.
+	if err := s.emptyTmp(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := s.countRecords(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.collectGarbage(s.stop)
+	return s, nil
+}
+
+// badgerOptions returns Badger's options, tuned for a laptop's memory.
+func badgerOptions(dir string, logger *slog.Logger) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{log: logger}).
+		WithMemTableSize(8 << 20).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(4).
+		WithBlockCacheSize(8 << 20). // zero panics with compression on
+		WithIndexCacheSize(4 << 20).
+		WithValueThreshold(64 << 10).
+		WithValueLogFileSize(256 << 20).
+		WithBaseTableSize(1 << 20).
+		WithNumCompactors(2).
+		WithMetricsEnabled(false)
+}
+
+// emptyTmp removes whatever an earlier run left in the tmp directory.
+func (s *Store) emptyTmp() error {
+	ents, err := os.ReadDir(s.tmpDir)
+	if err != nil {
+		return fmt.Errorf("cache: reading %s: %w", s.tmpDir, err)
+	}
+	for _, e := range ents {
+		p := filepath.Join(s.tmpDir, e.Name())
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("cache: removing leftover temporary file %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// Close stops background work and closes Badger. Calls after the first
+// return the first call's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("cache: closing metadata store in %s: %w", s.metaDir, short(err))
+		}
+	})
+	return s.closeErr
+}
+
+// dbKey returns the Badger key of key's record.
+func dbKey(key string) []byte {
+	k := make([]byte, 0, len(recordPrefix)+len(key))
+	return append(append(k, recordPrefix...), key...)
+}
+
+// checkKey reports whether key can be stored.
+func checkKey(key string) error {
+	switch {
+	case key == "":
+		return errors.New("cache: empty key")
+	case len(key) > maxKeyLen:
+		return fmt.Errorf("cache: key of %d bytes is longer than %d (starts %.64q)", len(key), maxKeyLen, key)
+	}
+	return nil
+}

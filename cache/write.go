@@ -1,0 +1,137 @@
+package cache
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// maxCommitRetries bounds retries of a write that lost a race with a
+// concurrent write of the same key.
+const maxCommitRetries = 16
+
+// PutBytes stores data as key's body. Bodies of at most Options.InlineMax
+// bytes are kept inside Badger with the record; larger ones become blob
+// files, as with CommitBlob. A zero m.StoredAt means now.
+func (s *Store) PutBytes(key string, m Meta, data []byte) error {
+	if int64(len(data)) > s.inlineMax {
+		if err := checkKey(key); err != nil {
+			return err
+		}
+		b, err := s.NewBlob()
+		if err != nil {
+			return err
+		}
+		defer b.Discard()
+		if _, err := b.Write(data); err != nil {
+			return err
+		}
+		return s.CommitBlob(key, m, b)
+	}
+	r := record{
+		Entry:  Entry{Meta: m, Size: int64(len(data)), SHA256: sha256.Sum256(data)},
+		inline: true,
+		body:   data,
+	}
+	return s.put(key, &r)
+}
+
+// CommitBlob makes b key's body: it fsyncs and closes the temporary file,
+// renames it to its content-addressed place under blobs/ (or drops it if
+// that blob already exists), fsyncs the directory, and only then commits the
+// record, so the entry becomes visible only once its body is durable and
+// complete. A zero m.StoredAt means now. After a successful CommitBlob,
+// b.Discard does nothing.
+func (s *Store) CommitBlob(key string, m Meta, b *Blob) error {
+	if b.store != s {
+		return fmt.Errorf("cache: blob %s belongs to another store", b.path)
+	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if err := checkMeta(m); err != nil {
+		return fmt.Errorf("%w (key %q)", err, key)
+	}
+	sum, err := b.seal()
+	if err != nil {
+		return fmt.Errorf("%w (key %q)", err, key)
+	}
+	r := record{Entry: Entry{Meta: m, Size: b.size, SHA256: sum}}
+	return s.put(key, &r)
+}
+
+// put commits r as key's record and updates the counters.
+func (s *Store) put(key string, r *record) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if r.StoredAt.IsZero() {
+		r.StoredAt = time.Now()
+	}
+	val, err := encodeRecord(r)
+	if err != nil {
+		return fmt.Errorf("%w (key %q)", err, key)
+	}
+	k := dbKey(key)
+	old, err := s.update(k, func(txn *badger.Txn) error { return txn.Set(k, val) })
+	if err != nil {
+		return fmt.Errorf("cache: writing record %q: %w", key, short(err))
+	}
+	s.counts.replace(old, r.Size)
+	return nil
+}
+
+// Delete removes key's record; deleting an absent key is not an error.
+// Blob files stay: they are content-addressed and may be shared.
+func (s *Store) Delete(key string) error {
+	k := dbKey(key)
+	old, err := s.update(k, func(txn *badger.Txn) error { return txn.Delete(k) })
+	if err != nil {
+		return fmt.Errorf("cache: deleting record %q: %w", key, short(err))
+	}
+	s.counts.remove(old)
+	return nil
+}
+
+// update runs change in a write transaction after reading the record it
+// replaces, retrying if a concurrent write to the same key got there first
+// (Badger's conflict detection), so the counters see each change once.
+func (s *Store) update(k []byte, change func(*badger.Txn) error) (prior, error) {
+	for attempt := 0; ; attempt++ {
+		var old prior
+		err := s.db.Update(func(txn *badger.Txn) error {
+			var err error
+			if old, err = readPrior(txn, k); err != nil {
+				return err
+			}
+			return change(txn)
+		})
+		if errors.Is(err, badger.ErrConflict) && attempt < maxCommitRetries {
+			continue
+		}
+		return old, err
+	}
+}
+
+// readPrior reads the size of the record at k, if any, inside txn. An
+// undecodable record counts as absent, as it does everywhere else.
+func readPrior(txn *badger.Txn, k []byte) (prior, error) {
+	item, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return prior{}, nil
+	}
+	if err != nil {
+		return prior{}, err
+	}
+	var old prior
+	err = item.Value(func(v []byte) error {
+		if r, err := decodeRecord(v); err == nil {
+			old = prior{exists: true, size: r.Size}
+		}
+		return nil
+	})
+	return old, err
+}
