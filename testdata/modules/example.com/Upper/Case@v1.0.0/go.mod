@@ -1,0 +1,3 @@
+module example.com/Upper/Case
+
+go 1.21

@@ -1,0 +1,5 @@
+module example.com/lib
+
+go 1.21
+
+require example.com/util v1.0.0

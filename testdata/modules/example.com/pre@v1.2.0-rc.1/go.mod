@@ -1,0 +1,3 @@
+module example.com/pre
+
+go 1.21
