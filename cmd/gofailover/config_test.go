@@ -23,11 +23,15 @@ func fakeGoEnv(value, builtin string) func(string, bool) (string, error) {
 	}
 }
 
-func load(t *testing.T, args []string, environ ...string) (*Config, error) {
-	t.Helper()
+func newFlagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return loadConfig(fs, args, environ)
+	return fs
+}
+
+func load(t *testing.T, args []string, environ ...string) (*Config, error) {
+	t.Helper()
+	return loadConfig(newFlagSet(), args, environ)
 }
 
 func TestConfigDefaults(t *testing.T) {

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gofailover/gofailover/proxy/mirrortest"
+)
+
+// startServer runs gofailover in this process in front of upstreams, with
+// its cache in cacheDir, and returns its base URL. The server stops when
+// the test ends.
+func startServer(t *testing.T, cacheDir string, upstreams ...string) string {
+	t.Helper()
+	cfg, err := loadConfig(newFlagSet(), nil, []string{
+		"GOFAILOVER_LISTEN=127.0.0.1:0",
+		"GOFAILOVER_UPSTREAMS=" + strings.Join(upstreams, ","),
+		"GOFAILOVER_CACHE_DIR=" + cacheDir,
+		"GOFAILOVER_CONNECT_TIMEOUT=1s",
+		"GOFAILOVER_FIRST_BYTE_TIMEOUT=2s",
+	})
+	if err == nil {
+		err = cfg.validate(goCommandEnv)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := newServer(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+	return "http://" + srv.listener.Addr().String()
+}
+
+// testWriter sends log lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// allFixtures is every fixture module version as module@version.
+func allFixtures(mods []*mirrortest.Module) []string {
+	var out []string
+	for _, m := range mods {
+		out = append(out, m.Path+"@"+m.Version)
+	}
+	return out
+}
+
+// goDownloadAndGet runs `go mod download` of every fixture and `go get` of
+// the app module in a scratch module, with a fresh module cache, and checks
+// that the go command verified each against the checksum database.
+func goDownloadAndGet(t *testing.T, proxyURL string, db *mirrortest.SumDB, mods []*mirrortest.Module) {
+	t.Helper()
+	env := mirrortest.GoEnv(t, proxyURL, db)
+	work := t.TempDir()
+	out, err := mirrortest.RunGo(t, env, work, append([]string{"mod", "download", "-json"}, allFixtures(mods)...)...)
+	if err != nil {
+		t.Fatalf("go mod download: %v\n%s", err, out)
+	}
+	if strings.Contains(out, `"Error"`) {
+		t.Fatalf("go mod download reported an error:\n%s", out)
+	}
+	dir := mirrortest.ScratchModule(t, "example.com/scratch", nil)
+	if out, err := mirrortest.RunGo(t, env, dir, "get", "example.com/app@v1.0.0"); err != nil {
+		t.Fatalf("go get: %v\n%s", err, out)
+	}
+	sum, err := os.ReadFile(filepath.Join(dir, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"example.com/app", "example.com/lib", "example.com/Upper/Case"} {
+		m := latest(mods, path)
+		zipLine, modLine := db.GoSumLines(m)
+		if path == "example.com/app" && !strings.Contains(string(sum), zipLine) {
+			t.Errorf("go.sum lacks %q:\n%s", zipLine, sum)
+		}
+		if !strings.Contains(string(sum), modLine) {
+			t.Errorf("go.sum lacks %q:\n%s", modLine, sum)
+		}
+	}
+}
+
+// latest returns the highest fixture version of path.
+func latest(mods []*mirrortest.Module, path string) *mirrortest.Module {
+	var best *mirrortest.Module
+	for _, m := range mods {
+		if m.Path == path && (best == nil || m.Version > best.Version) {
+			best = m
+		}
+	}
+	return best
+}
+
+func fixtures(t *testing.T) ([]*mirrortest.Module, *mirrortest.SumDB) {
+	t.Helper()
+	mods := mirrortest.TestdataModules(t)
+	db, err := mirrortest.NewSumDB("sumdb.test", mods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mods, db
+}
+
+// TestGoCommandThroughGofailover drives the real go command through
+// gofailover, then again with every upstream stopped and an empty module
+// cache: everything downloaded before comes out of gofailover's cache, and
+// the go command still verifies it through the /sumdb/ pass-through.
+func TestGoCommandThroughGofailover(t *testing.T) {
+	mods, db := fixtures(t)
+	mirror := mirrortest.NewMirror(db, mods...)
+	defer mirror.Close()
+	url := startServer(t, t.TempDir(), mirror.URL())
+
+	goDownloadAndGet(t, url, db, mods)
+	if len(mirror.Requests()) == 0 {
+		t.Fatal("the mirror saw no request")
+	}
+
+	mirror.Close()
+	t.Run("every upstream down", func(t *testing.T) {
+		goDownloadAndGet(t, url, db, mods)
+	})
+}
+
+// TestGoCommandSurvivesRestartOffline shows the cache persisting across a
+// restart: a second gofailover on the same cache directory serves the go
+// command with no upstream reachable at all.
+func TestGoCommandSurvivesRestartOffline(t *testing.T) {
+	mods, db := fixtures(t)
+	mirror := mirrortest.NewMirror(db, mods...)
+	cacheDir := t.TempDir()
+	t.Run("online", func(t *testing.T) {
+		goDownloadAndGet(t, startServer(t, cacheDir, mirror.URL()), db, mods)
+	})
+	mirror.Close()
+	t.Run("offline after restart", func(t *testing.T) {
+		goDownloadAndGet(t, startServer(t, cacheDir, closedPort(t)), db, mods)
+	})
+}
+
+func TestGoCommandFirstUpstreamDead(t *testing.T) {
+	mods, db := fixtures(t)
+	mirror := mirrortest.NewMirror(db, mods...)
+	defer mirror.Close()
+	goDownloadAndGet(t, startServer(t, t.TempDir(), closedPort(t), mirror.URL()), db, mods)
+}
+
+// closedPort returns the URL of a loopback port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
+}
