@@ -155,3 +155,18 @@ func TestRunBadSettingExitsTwoWithOneLine(t *testing.T) {
 		t.Errorf("stderr = %q, want one line naming --mutable-ttl", errOut.String())
 	}
 }
+
+// TestReadmeListsEverySetting keeps the README's settings table in step
+// with the code.
+func TestReadmeListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings() {
+		row := "| `" + s.envVar + "` | `--" + s.flag + "` |"
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README.md has no settings row starting %q", row)
+		}
+	}
+}

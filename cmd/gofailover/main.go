@@ -6,6 +6,7 @@
 // Usage:
 //
 //	gofailover [serve] [flags]
+//	gofailover healthcheck [flags]
 //
 // Run `gofailover --help` for the settings.
 package main
@@ -38,7 +39,7 @@ const (
 // run runs one gofailover invocation and returns its exit status.
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "help" || args[0] == "serve") {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "serve" || args[0] == "healthcheck") {
 		cmd, args = args[0], args[1:]
 	} else if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		fmt.Fprintf(stderr, "gofailover: unknown command %q; run 'gofailover --help'\n", args[0])
@@ -55,6 +56,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	cfg, err := loadConfig(fs, args, environ)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
+	}
+	if err == nil && cmd == "healthcheck" {
+		return healthcheck(ctx, cfg, stderr)
 	}
 	if err == nil {
 		err = cfg.validate(goCommandEnv)
@@ -77,8 +81,9 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `gofailover is a Go module proxy in front of several upstream mirrors.
 
 Usage:
-  gofailover [serve] [flags]   start the proxy (the default command)
-  gofailover help              print this help
+  gofailover [serve] [flags]       start the proxy (the default command)
+  gofailover healthcheck [flags]   exit 0 if the proxy at the listen address is alive
+  gofailover help                  print this help
 
 Point the go command at it:
   go env -w GOPROXY=http://127.0.0.1:3131

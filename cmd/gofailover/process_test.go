@@ -314,3 +314,18 @@ func killWhenWriting(t *testing.T, p *process, tmpDir string, delay time.Duratio
 	p.cmd.Process.Kill()
 	return seen
 }
+
+func TestProcessHealthcheckCommand(t *testing.T) {
+	p := startProcess(t, "GOFAILOVER_UPSTREAMS="+closedPort(t), "GOFAILOVER_CACHE_DIR="+t.TempDir())
+	if p.url == "" {
+		t.Fatalf("did not start:\n%s", p.stderr.String())
+	}
+	listen := strings.TrimPrefix(p.url, "http://")
+	if out, err := exec.Command(buildBinary(t), "healthcheck", "--listen", listen).CombinedOutput(); err != nil {
+		t.Errorf("healthcheck of a running server: %v\n%s", err, out)
+	}
+	out, err := exec.Command(buildBinary(t), "healthcheck", "--listen", strings.TrimPrefix(closedPort(t), "http://")).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFailed {
+		t.Errorf("healthcheck of nothing: %v, want exit status 1\n%s", err, out)
+	}
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// healthcheck asks the server at the configured listen address for
+// /healthz and returns the exit status: 0 when it answers 200. It serves
+// container HEALTHCHECKs in images that have no HTTP client.
+func healthcheck(ctx context.Context, cfg *Config, stderr io.Writer) int {
+	host, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "gofailover: %sLISTEN: %q is not a host:port address\n", envPrefix, cfg.Listen)
+		return exitUsage
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "gofailover: healthcheck: %v\n", err)
+		return exitFailed
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "gofailover: healthcheck: %v\n", err)
+		return exitFailed
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "gofailover: healthcheck: %s answered %s\n", url, resp.Status)
+		return exitFailed
+	}
+	return exitOK
+}
