@@ -462,3 +462,22 @@ func TestHealthAndReadiness(t *testing.T) {
 		}
 	}
 }
+
+func TestOversizedUpstreamBodyMovesOn(t *testing.T) {
+	_, _, good := fixture(t)
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// No Content-Length: the limit must hold while streaming.
+		chunk := strings.Repeat("x", 1<<20)
+		for range 17 {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(huge.Close)
+	r := newRig(t, huge.URL, good.URL())
+	resp, body := r.get(t, "/example.com/lib/@v/v1.1.0.mod")
+	if resp.StatusCode != http.StatusOK || len(body) > 1<<10 {
+		t.Errorf("%s, %d bytes: want the good mirror's small go.mod", resp.Status, len(body))
+	}
+}
