@@ -46,6 +46,9 @@ type Meta struct {
 	StoredAt time.Time
 	// Upstream names the mirror the answer came from.
 	Upstream string
+	// Verified records that the caller checked the body (for module files:
+	// against the checksum database) before storing it.
+	Verified bool
 }
 
 // Entry is the stored record of one answer.

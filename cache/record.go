@@ -15,7 +15,7 @@ import (
 // Encoding, version 1 (all varints as in encoding/binary):
 //
 //	byte     version (1)
-//	byte     flags: bit 0 inline body, bit 1 immutable; other bits zero
+//	byte     flags: bit 0 inline body, bit 1 immutable, bit 2 verified; other bits zero
 //	uvarint  status
 //	varint   StoredAt seconds since the Unix epoch
 //	uvarint  StoredAt nanoseconds (< 1e9)
@@ -37,7 +37,8 @@ const (
 
 	flagInline    = 1 << 0
 	flagImmutable = 1 << 1
-	flagsKnown    = flagInline | flagImmutable
+	flagVerified  = 1 << 2
+	flagsKnown    = flagInline | flagImmutable | flagVerified
 
 	// maxStatus bounds Meta.Status: HTTP status codes have three digits.
 	maxStatus = 999
@@ -90,6 +91,9 @@ func encodeRecord(r *record) ([]byte, error) {
 	if r.Immutable {
 		flags |= flagImmutable
 	}
+	if r.Verified {
+		flags |= flagVerified
+	}
 	buf = append(buf, recordVersion1, flags)
 	buf = binary.AppendUvarint(buf, uint64(r.Status))
 	buf = binary.AppendVarint(buf, r.StoredAt.Unix())
@@ -127,6 +131,7 @@ func decodeRecord(data []byte) (record, error) {
 	}
 	r.inline = flags&flagInline != 0
 	r.Immutable = flags&flagImmutable != 0
+	r.Verified = flags&flagVerified != 0
 
 	d := decoder{buf: payload[2:]}
 	status := d.uvarint("status")

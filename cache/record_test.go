@@ -29,7 +29,7 @@ func sampleRecords() []record {
 		},
 		{
 			Entry: Entry{
-				Meta: Meta{Status: 200, Immutable: true, StoredAt: time.Unix(1<<40, 1), Upstream: "b"},
+				Meta: Meta{Status: 200, Immutable: true, StoredAt: time.Unix(1<<40, 1), Upstream: "b", Verified: true},
 				Size: 123 << 30, SHA256: sha256.Sum256([]byte("zip")),
 			},
 		},
