@@ -135,3 +135,41 @@ func readPrior(txn *badger.Txn, k []byte) (prior, error) {
 	})
 	return old, err
 }
+
+// MarkVerified sets the Verified flag of key's record, for a body the
+// caller has checked after it was stored. It returns ErrNotFound if the
+// record is gone, or was replaced by one with another body (digest).
+func (s *Store) MarkVerified(key string, sum [32]byte) error {
+	k := dbKey(key)
+	for attempt := 0; ; attempt++ {
+		err := s.db.Update(func(txn *badger.Txn) error {
+			item, err := txn.Get(k)
+			if err != nil {
+				return err
+			}
+			val, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			r, err := decodeRecord(val)
+			if err != nil || r.SHA256 != sum {
+				return badger.ErrKeyNotFound
+			}
+			r.Verified = true
+			enc, err := encodeRecord(&r)
+			if err != nil {
+				return err
+			}
+			return txn.Set(k, enc)
+		})
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+			return ErrNotFound
+		case errors.Is(err, badger.ErrConflict) && attempt < maxCommitRetries:
+			continue
+		case err != nil:
+			return fmt.Errorf("cache: marking %q verified: %w", key, short(err))
+		}
+		return nil
+	}
+}
