@@ -69,18 +69,19 @@ type FailureKind string
 
 // The failure kinds. An empty FailureKind means the upstream answered.
 const (
-	FailNone      FailureKind = ""
-	FailRefused   FailureKind = "refused"
-	FailDNS       FailureKind = "dns"
-	FailTLS       FailureKind = "tls"
-	FailTimeout   FailureKind = "timeout"
-	FailReset     FailureKind = "reset"
-	FailStatus5xx FailureKind = "5xx"
-	FailRateLimit FailureKind = "429"
-	FailBadStatus FailureKind = "bad_status"
-	FailBadBody   FailureKind = "bad_body"
-	FailTooLarge  FailureKind = "too_large"
-	FailOther     FailureKind = "other"
+	FailNone       FailureKind = ""
+	FailRefused    FailureKind = "refused"
+	FailDNS        FailureKind = "dns"
+	FailTLS        FailureKind = "tls"
+	FailTimeout    FailureKind = "timeout"
+	FailReset      FailureKind = "reset"
+	FailStatus5xx  FailureKind = "5xx"
+	FailRateLimit  FailureKind = "429"
+	FailBadStatus  FailureKind = "bad_status"
+	FailBadBody    FailureKind = "bad_body"
+	FailBadContent FailureKind = "bad_content" // failed checksum verification
+	FailTooLarge   FailureKind = "too_large"
+	FailOther      FailureKind = "other"
 )
 
 // Outcome is what one request to an upstream showed.

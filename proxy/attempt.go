@@ -38,6 +38,11 @@ type attemptResult struct {
 	body []byte
 	// blob holds a 200 zip answer; the caller commits or discards it.
 	blob *cache.Blob
+	// verified reports that the body passed checksum verification.
+	verified bool
+	// stop, when set, is the answer to the whole request: verification
+	// failed in a way no other upstream can cure.
+	stop *answer
 }
 
 // attempt sends req to one upstream, reads and checks the body, and reports
@@ -55,8 +60,14 @@ func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *Request)
 			out.Failure = classify(res.err)
 		}
 	}
-	h.cfg.Router.Report(u, out)
-	if res.err != nil {
+	h.router(req).Report(u, out)
+	switch {
+	case out.Failure == health.FailBadContent:
+		// Logged once per bad copy, with the module, version, upstream
+		// and both hashes (in the error).
+		h.log.Error("upstream served content that fails checksum verification; trying the next",
+			"upstream", u.Name, "key", req.Path, "err", res.err)
+	case res.err != nil:
 		h.log.Debug("upstream attempt failed", "upstream", u.Name, "key", req.Path, "failure", out.Failure, "err", res.err)
 	}
 	return res
@@ -124,11 +135,15 @@ func (h *Handler) readOK(ctx context.Context, req *Request, body io.Reader, leng
 		out.Failure = health.FailTooLarge
 		return attemptResult{err: fmt.Errorf("body exceeds the %d-byte limit", limit)}
 	}
-	if err := h.check(ctx, req, data); err != nil {
+	if err := checkBody(req, data); err != nil {
 		out.Failure = health.FailBadBody
 		return attemptResult{err: err}
 	}
-	return attemptResult{status: http.StatusOK, body: data}
+	res := attemptResult{status: http.StatusOK, body: data}
+	if h.verifies(req) {
+		return h.verified(ctx, req, res, out)
+	}
+	return res
 }
 
 // readZip streams a zip body into a blob and verifies it there.
@@ -147,19 +162,40 @@ func (h *Handler) readZip(ctx context.Context, req *Request, body io.Reader, lim
 		out.Failure = health.FailTooLarge
 		return attemptResult{err: fmt.Errorf("body exceeds the %d-byte limit", limit)}
 	}
-	if err := h.cfg.Verifier.VerifyZip(ctx, req.Module, req.Version, blob.Path()); err != nil {
-		blob.Discard()
-		out.Failure = health.FailBadBody
-		return attemptResult{err: err}
+	res := attemptResult{status: http.StatusOK, blob: blob}
+	if h.verifies(req) {
+		res = h.verified(ctx, req, res, out)
+		if !res.verified {
+			blob.Discard()
+			res.blob = nil
+		}
 	}
-	return attemptResult{status: http.StatusOK, blob: blob}
+	return res
 }
 
-// check verifies a body held in memory before it is stored.
-func (h *Handler) check(ctx context.Context, req *Request, data []byte) error {
+// verified checks a fetched .mod or .zip against the checksum database.
+// Content that fails is this upstream's fault (bad content, try the next);
+// a database that cannot answer ends the request.
+func (h *Handler) verified(ctx context.Context, req *Request, res attemptResult, out *health.Outcome) attemptResult {
+	path := ""
+	if res.blob != nil {
+		path = res.blob.Path()
+	}
+	err := h.verifyBody(ctx, req, res.body, path)
+	if err == nil {
+		res.verified = true
+		return res
+	}
+	if stop := verificationAnswer(err); stop != nil {
+		return attemptResult{err: err, stop: stop}
+	}
+	out.Failure = health.FailBadContent
+	return attemptResult{err: err}
+}
+
+// checkBody rejects bodies that cannot be what the request asked for.
+func checkBody(req *Request, data []byte) error {
 	switch req.Kind {
-	case KindMod:
-		return h.cfg.Verifier.VerifyMod(ctx, req.Module, req.Version, data)
 	case KindInfo, KindLatest:
 		var info struct{ Version string }
 		if err := json.Unmarshal(data, &info); err != nil || info.Version == "" {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -121,3 +122,6 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 
 // stop releases the timer.
 func (ir *idleReader) stop() { ir.timer.Stop() }
+
+// isNotExist reports whether err says a path does not exist upstream.
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

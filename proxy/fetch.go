@@ -33,7 +33,7 @@ func (h *Handler) fetch(req *Request) *answer {
 		notFound []string // upstreams that said the answer does not exist
 		failed   []string // upstreams that gave no answer
 	)
-	candidates := h.cfg.Router.Candidates()
+	candidates := h.router(req).Candidates()
 	for _, u := range candidates {
 		if ctx.Err() != nil {
 			failed = append(failed, "shutting down")
@@ -41,6 +41,8 @@ func (h *Handler) fetch(req *Request) *answer {
 		}
 		got := h.attempt(ctx, u, req)
 		switch {
+		case got.stop != nil:
+			return got.stop
 		case got.err != nil:
 			failed = append(failed, fmt.Sprintf("%s: %v", u.Name, got.err))
 			if got.blob != nil {
@@ -72,6 +74,7 @@ func (h *Handler) commit(req *Request, u *health.Upstream, got attemptResult) *a
 		Immutable: req.Immutable,
 		StoredAt:  h.cfg.Now(),
 		Upstream:  u.Name,
+		Verified:  got.verified,
 	}
 	if got.blob != nil {
 		defer got.blob.Discard()

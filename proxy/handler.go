@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/proxy/checksum"
 )
 
 // Store is the cache the handler serves from and fills.
@@ -26,6 +27,10 @@ type Store interface {
 	PutBytes(key string, m cache.Meta, data []byte) error
 	NewBlob() (*cache.Blob, error)
 	CommitBlob(key string, m cache.Meta, b *cache.Blob) error
+	MarkVerified(key string, sum [32]byte) error
+	Delete(key string) error
+	ReadValue(name string) ([]byte, error)
+	SwapValue(name string, old, new []byte) error
 }
 
 // Router orders the upstreams for each request and learns from what they did.
@@ -46,12 +51,21 @@ type Doer interface {
 type Config struct {
 	// Store is the cache. Required.
 	Store Store
-	// Router gives the upstream order. Required.
+	// Router gives the order of the public upstreams. Required.
 	Router Router
+	// Private holds glob patterns in the go command's GOPRIVATE syntax:
+	// matching modules are never looked up in the checksum database and
+	// never requested from Router's upstreams.
+	Private string
+	// PrivateRouter gives the upstreams for private modules. Nil means
+	// private modules are answered 404.
+	PrivateRouter Router
+	// SumDB is the checksum database every public .mod and .zip is
+	// verified against before it is stored or served. Nil turns
+	// verification off.
+	SumDB *checksum.Database
 	// Client sends upstream requests. Nil means NewUpstreamClient(UpstreamTimeouts{}).
 	Client Doer
-	// Verifier checks .mod and .zip bodies. Nil means NoVerify.
-	Verifier Verifier
 	// MutableTTL is how long list, @latest, version-query and /latest answers
 	// stay fresh. Zero means DefaultMutableTTL.
 	MutableTTL time.Duration
@@ -77,6 +91,8 @@ type Handler struct {
 	log    *slog.Logger
 	base   context.Context
 	flight singleflight.Group
+	// sums verifies module files; nil when verification is off.
+	sums *checksum.Verifier
 	// fetches counts the shared fetches in flight, so that shutdown can
 	// wait for them before the store closes.
 	fetches sync.WaitGroup
@@ -88,9 +104,6 @@ type Handler struct {
 func New(ctx context.Context, cfg Config) *Handler {
 	if cfg.Client == nil {
 		cfg.Client = NewUpstreamClient(UpstreamTimeouts{})
-	}
-	if cfg.Verifier == nil {
-		cfg.Verifier = NoVerify{}
 	}
 	if cfg.MutableTTL <= 0 {
 		cfg.MutableTTL = DefaultMutableTTL
@@ -104,7 +117,17 @@ func New(ctx context.Context, cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger, base: ctx}
+	h := &Handler{cfg: cfg, log: cfg.Logger, base: ctx}
+	if cfg.SumDB != nil {
+		h.sums = checksum.New(checksum.Config{
+			DB:         *cfg.SumDB,
+			Store:      cfg.Store,
+			Sources:    h.sumdbSources,
+			BadContent: h.reportBadContent,
+			Logger:     cfg.Logger.With("component", "checksum"),
+		})
+	}
+	return h
 }
 
 // Wait blocks until every upstream fetch the handler started has finished.
@@ -141,10 +164,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers a parsed request from the cache, or fetches it.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
+	if reason, refused := h.refuse(req); refused {
+		writeError(w, http.StatusNotFound, reason)
+		return
+	}
 	obj, err := h.cfg.Store.Open(req.Path)
 	switch {
 	case err == nil:
 		defer obj.Close()
+		if !h.trusted(r.Context(), req, obj) {
+			obj = nil // never served, not even stale
+			break
+		}
 		if h.fresh(obj.Entry) {
 			h.serveObject(w, r, req, obj.Entry, obj.Body, cacheHit)
 			return
@@ -164,7 +195,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 	h.fetches.Add(1)
 	go func() {
 		defer h.fetches.Done()
-		v, _, _ := h.flight.Do(req.Path, func() (any, error) { return h.fetch(req), nil })
+		v, _, _ := h.flight.Do(req.Path, func() (any, error) { return h.load(req), nil })
 		ch <- v.(*answer)
 	}()
 	var ans *answer
@@ -184,6 +215,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 	default:
 		writeError(w, ans.status, ans.reason)
 	}
+}
+
+// load produces the answer to a request the cache could not serve: a
+// checksum-database lookup through the verifier, anything else from the
+// upstreams.
+func (h *Handler) load(req *Request) *answer {
+	if h.verifiesLookup(req) {
+		return h.lookup(req)
+	}
+	return h.fetch(req)
 }
 
 // fresh reports whether a cached entry may be served without asking upstream.

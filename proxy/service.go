@@ -31,5 +31,9 @@ func (h *Handler) serveReadyz(w http.ResponseWriter, _ *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	io.WriteString(w, "ready\n")
+	if h.sums == nil {
+		io.WriteString(w, "ready\nchecksum verification: off\n")
+		return
+	}
+	io.WriteString(w, "ready\nchecksum verification: "+h.sums.Name()+"\n")
 }

@@ -2,22 +2,140 @@ package proxy
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+
+	"golang.org/x/mod/module"
+
+	"github.com/gofailover/gofailover/cache"
+	"github.com/gofailover/gofailover/proxy/checksum"
 )
 
-// Verifier checks a module's .mod or .zip before it is stored or served.
-// It is the one place where checksum verification sits on the fetch path.
-type Verifier interface {
-	// VerifyMod checks the go.mod bytes of mod@version.
-	VerifyMod(ctx context.Context, mod, version string, data []byte) error
-	// VerifyZip checks the module zip of mod@version stored at path.
-	VerifyZip(ctx context.Context, mod, version, path string) error
+// private reports whether mod is a private module: never verified, never
+// sent to a public upstream or the checksum database.
+func (h *Handler) private(mod string) bool {
+	return h.cfg.Private != "" && mod != "" && module.MatchPrefixPatterns(h.cfg.Private, mod)
 }
 
-// NoVerify is a Verifier that accepts everything.
-type NoVerify struct{}
+// refuse reports requests answered 404 before any cache or upstream work:
+// private modules with no private upstream, and checksum-database lookups
+// of private modules.
+func (h *Handler) refuse(req *Request) (reason string, refused bool) {
+	if !h.private(req.Module) {
+		return "", false
+	}
+	if req.Kind == KindSumDB {
+		return req.Module + " is private (GOFAILOVER_PRIVATE): it is not looked up in the checksum database; add it to the go command's GONOSUMDB or GOPRIVATE", true
+	}
+	if h.cfg.PrivateRouter == nil {
+		return req.Module + " is private (GOFAILOVER_PRIVATE) and no private upstream is configured (GOFAILOVER_PRIVATE_UPSTREAMS)", true
+	}
+	return "", false
+}
 
-// VerifyMod accepts data.
-func (NoVerify) VerifyMod(context.Context, string, string, []byte) error { return nil }
+// router returns the router whose upstreams may serve req.
+func (h *Handler) router(req *Request) Router {
+	if h.private(req.Module) {
+		return h.cfg.PrivateRouter
+	}
+	return h.cfg.Router
+}
 
-// VerifyZip accepts the zip.
-func (NoVerify) VerifyZip(context.Context, string, string, string) error { return nil }
+// verifies reports whether req's body must be checked against the
+// checksum database: the .mod and .zip of public modules, with
+// verification on.
+func (h *Handler) verifies(req *Request) bool {
+	return h.sums != nil && (req.Kind == KindMod || req.Kind == KindZip) && !h.private(req.Module)
+}
+
+// verifiesLookup reports whether req is a lookup in the checksum database
+// the verifier uses, answered through it so that only verified records are
+// stored and served.
+func (h *Handler) verifiesLookup(req *Request) bool {
+	return h.sums != nil && req.Kind == KindSumDB && req.SumDB == h.sums.Name() && req.Module != ""
+}
+
+// verifyBody checks a fetched .mod (data) or .zip (in the file at path).
+func (h *Handler) verifyBody(ctx context.Context, req *Request, data []byte, path string) error {
+	if req.Kind == KindZip {
+		return h.sums.VerifyZip(ctx, req.Module, req.Version, path)
+	}
+	return h.sums.VerifyMod(ctx, req.Module, req.Version, data)
+}
+
+// trusted reports whether a cached entry may be served. Public .mod and
+// .zip files stored without verification (before it was turned on) are
+// verified now and marked, or dropped if they fail; lookups of the
+// verifier's database stored unverified are looked up again.
+func (h *Handler) trusted(ctx context.Context, req *Request, obj *cache.Object) bool {
+	switch {
+	case obj.Verified || obj.Status != http.StatusOK:
+		return true
+	case h.verifiesLookup(req):
+		return false
+	case !h.verifies(req):
+		return true
+	}
+	var (
+		data []byte
+		path string
+		err  error
+	)
+	if f, ok := obj.Body.(*os.File); ok && req.Kind == KindZip {
+		path = f.Name()
+	} else if data, err = io.ReadAll(obj.Body); err == nil {
+		_, err = obj.Body.Seek(0, io.SeekStart)
+	}
+	if err == nil {
+		err = h.verifyBody(ctx, req, data, path)
+	}
+	var ce *checksum.ContentError
+	switch {
+	case err == nil:
+		if err := h.cfg.Store.MarkVerified(req.Path, obj.SHA256); err != nil {
+			h.log.Warn("marking a cached answer verified failed", "key", req.Path, "err", err)
+		}
+		return true
+	case errors.As(err, &ce):
+		h.log.Error("dropping a cached answer that fails verification", "key", req.Path, "upstream", obj.Upstream, "err", err)
+		if err := h.cfg.Store.Delete(req.Path); err != nil {
+			h.log.Warn("dropping a cached answer failed", "key", req.Path, "err", err)
+		}
+	default:
+		h.log.Warn("cannot verify a cached answer now; fetching it again", "key", req.Path, "err", err)
+	}
+	return false
+}
+
+// lookup answers a lookup in the verifier's database: the verifier fetches
+// and verifies the record, which stores it; the answer is read back.
+func (h *Handler) lookup(req *Request) *answer {
+	_, err := h.sums.Lookup(h.base, req.Module, req.Version)
+	switch {
+	case errors.Is(err, checksum.ErrNotInDatabase):
+		return &answer{status: http.StatusNotFound, reason: err.Error()}
+	case err != nil:
+		return &answer{status: http.StatusBadGateway, reason: err.Error()}
+	}
+	e, err := h.cfg.Store.Lookup(req.Path)
+	if err != nil {
+		return &answer{status: http.StatusInternalServerError, reason: "reading back the verified lookup failed: " + err.Error()}
+	}
+	return &answer{status: http.StatusOK, entry: e}
+}
+
+// verificationAnswer turns a verification error that no other upstream can
+// cure into the answer for the request, or returns nil when the error is
+// bad content from this upstream and the next should be tried.
+func verificationAnswer(err error) *answer {
+	var ce *checksum.ContentError
+	switch {
+	case errors.As(err, &ce):
+		return nil
+	case errors.Is(err, checksum.ErrNotInDatabase):
+		return &answer{status: http.StatusNotFound, reason: "cannot verify: " + err.Error()}
+	}
+	return &answer{status: http.StatusBadGateway, reason: "cannot verify: " + err.Error()}
+}

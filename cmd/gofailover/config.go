@@ -17,6 +17,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/proxy/checksum"
 )
 
 // envPrefix starts every configuration variable's name.
@@ -29,6 +30,9 @@ type Config struct {
 	Listen           string        `env:"LISTEN" envDefault:"127.0.0.1:3131" usage:"address the proxy listens on"`
 	Upstreams        []string      `env:"UPSTREAMS" usage:"comma-separated upstream proxy URLs, in preference order (default: the go command's GOPROXY list without direct, off and this server)"`
 	CacheDir         string        `env:"CACHE_DIR" usage:"cache directory (default: gofailover under the user cache directory)"`
+	SumDB            string        `env:"SUMDB" usage:"checksum database every public .mod and .zip is verified against, as in GOSUMDB: name, name+key, \"name+key url\" or off (default: the go command's GOSUMDB)"`
+	Private          string        `env:"PRIVATE" usage:"comma-separated module path patterns (GOPRIVATE syntax) never verified nor sent to public upstreams (default: the go command's GOPRIVATE and GONOSUMDB)"`
+	PrivateUpstreams []string      `env:"PRIVATE_UPSTREAMS" usage:"comma-separated upstream proxy URLs for private modules, in preference order (default: none; private modules get 404)"`
 	MutableTTL       time.Duration `env:"MUTABLE_TTL" envDefault:"1m" usage:"how long @v/list, @latest, version queries and /sumdb/*/latest stay fresh"`
 	ConnectTimeout   time.Duration `env:"CONNECT_TIMEOUT" envDefault:"5s" usage:"timeout for connecting to an upstream (TCP and TLS)"`
 	FirstByteTimeout time.Duration `env:"FIRST_BYTE_TIMEOUT" envDefault:"30s" usage:"timeout for an upstream's response header"`
@@ -36,6 +40,9 @@ type Config struct {
 	ShutdownTimeout  time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s" usage:"how long SIGINT/SIGTERM waits for in-flight requests"`
 	LogLevel         slog.Level    `env:"LOG_LEVEL" envDefault:"info" usage:"log level: debug, info, warn or error"`
 	LogFormat        string        `env:"LOG_FORMAT" envDefault:"text" usage:"log format: text or json"`
+
+	// sumDB is SumDB resolved and parsed by validate; nil means off.
+	sumDB *checksum.Database
 }
 
 // setting describes one configuration field for flags and help.
@@ -54,6 +61,9 @@ func settings() []setting {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		key := f.Tag.Get("env")
+		if key == "" {
+			continue // derived state, not a setting
+		}
 		out = append(out, setting{
 			field:  f.Name,
 			envVar: envPrefix + key,
@@ -137,7 +147,7 @@ func describeParseError(err error, source map[string]string) error {
 // validate checks the values that parsing alone cannot, and fills in the
 // defaults that depend on the machine: the cache directory and the
 // upstream list. goEnv reads one of the go command's settings.
-func (c *Config) validate(goEnv func(key string, unsetEnv bool) (string, error)) error {
+func (c *Config) validate(goEnv goEnvFunc) error {
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
 		return configErrorf("%sLISTEN: %q is not a host:port address", envPrefix, c.Listen)
 	}
@@ -161,12 +171,66 @@ func (c *Config) validate(goEnv func(key string, unsetEnv bool) (string, error))
 	if err := c.resolveUpstreams(goEnv); err != nil {
 		return err
 	}
+	if err := c.resolveSumDB(goEnv); err != nil {
+		return err
+	}
+	if err := c.resolvePrivate(goEnv); err != nil {
+		return err
+	}
 	return c.resolveCacheDir()
+}
+
+// resolveSumDB parses GOFAILOVER_SUMDB, or the go command's GOSUMDB when
+// unset, with the keys the go command knows.
+func (c *Config) resolveSumDB(goEnv goEnvFunc) error {
+	value, source := c.SumDB, envPrefix+"SUMDB"
+	if value == "" {
+		v, err := defaultSumDB(goEnv)
+		if err != nil {
+			return configErrorf("%sSUMDB is not set and %v; set it to name+key, or off", envPrefix, err)
+		}
+		value, source = v, "the go command's GOSUMDB"
+	}
+	known := func(name string) (string, bool) {
+		key, ok := knownSumDBKeys(goEnv)[name]
+		return key, ok
+	}
+	db, err := checksum.ParseDatabase(value, known)
+	if err != nil {
+		return configErrorf("%sSUMDB: %s: %v", envPrefix, source, err)
+	}
+	c.sumDB = db
+	return nil
+}
+
+// resolvePrivate defaults GOFAILOVER_PRIVATE to the go command's private
+// patterns and checks the private upstreams.
+func (c *Config) resolvePrivate(goEnv goEnvFunc) error {
+	if c.Private == "" {
+		var patterns []string
+		for _, key := range []string{"GOPRIVATE", "GONOSUMDB"} {
+			if v, err := goEnv(key, false); err == nil && v != "" {
+				patterns = append(patterns, v)
+			}
+		}
+		c.Private = strings.Join(patterns, ",")
+	}
+	if _, err := health.NewUpstreams(c.PrivateUpstreams); err != nil {
+		return configErrorf("%sPRIVATE_UPSTREAMS: %v", envPrefix, err)
+	}
+	for _, p := range c.PrivateUpstreams {
+		for _, q := range c.Upstreams {
+			if strings.TrimSuffix(strings.TrimSpace(p), "/") == strings.TrimSuffix(strings.TrimSpace(q), "/") {
+				return configErrorf("%sPRIVATE_UPSTREAMS: %s is also a public upstream (%sUPSTREAMS): private modules must not reach it", envPrefix, p, envPrefix)
+			}
+		}
+	}
+	return nil
 }
 
 // resolveUpstreams checks GOFAILOVER_UPSTREAMS, or derives it from the go
 // command's GOPROXY when unset.
-func (c *Config) resolveUpstreams(goEnv func(key string, unsetEnv bool) (string, error)) error {
+func (c *Config) resolveUpstreams(goEnv goEnvFunc) error {
 	if len(c.Upstreams) == 0 {
 		list, err := defaultUpstreams(c.Listen, goEnv)
 		if err != nil {

@@ -13,13 +13,19 @@ import (
 )
 
 // fakeGoEnv answers `go env GOPROXY` as a go command with the given
-// environment value and built-in default would.
-func fakeGoEnv(value, builtin string) func(string, bool) (string, error) {
-	return func(key string, unsetEnv bool) (string, error) {
-		if unsetEnv {
-			return builtin, nil
+// environment value and built-in default would; every other setting is
+// empty, except GOSUMDB, which is off.
+func fakeGoEnv(goproxy, builtinGOPROXY string) goEnvFunc {
+	return func(key string, builtin bool) (string, error) {
+		switch {
+		case key == "GOSUMDB":
+			return "off", nil
+		case key != "GOPROXY":
+			return "", nil
+		case builtin:
+			return builtinGOPROXY, nil
 		}
-		return value, nil
+		return goproxy, nil
 	}
 }
 

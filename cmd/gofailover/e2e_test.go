@@ -15,17 +15,24 @@ import (
 // startServer runs gofailover in this process in front of upstreams, with
 // its cache in cacheDir, and returns its base URL. The server stops when
 // the test ends.
-func startServer(t *testing.T, cacheDir string, upstreams ...string) string {
+func startServer(t *testing.T, cacheDir string, db *mirrortest.SumDB, upstreams []string, env ...string) string {
 	t.Helper()
-	cfg, err := loadConfig(newFlagSet(), nil, []string{
+	sumdb := "off"
+	if db != nil {
+		sumdb = db.VerifierKey
+	}
+	cfg, err := loadConfig(newFlagSet(), nil, append([]string{
 		"GOFAILOVER_LISTEN=127.0.0.1:0",
 		"GOFAILOVER_UPSTREAMS=" + strings.Join(upstreams, ","),
 		"GOFAILOVER_CACHE_DIR=" + cacheDir,
 		"GOFAILOVER_CONNECT_TIMEOUT=1s",
 		"GOFAILOVER_FIRST_BYTE_TIMEOUT=2s",
-	})
+		"GOFAILOVER_SUMDB=" + sumdb,
+	}, env...))
 	if err == nil {
-		err = cfg.validate(goCommandEnv)
+		// The go command's settings must not leak in from the developer's
+		// environment: a fake with none.
+		err = cfg.validate(fakeGoEnv("", ""))
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +134,7 @@ func TestGoCommandThroughGofailover(t *testing.T) {
 	mods, db := fixtures(t)
 	mirror := mirrortest.NewMirror(db, mods...)
 	defer mirror.Close()
-	url := startServer(t, t.TempDir(), mirror.URL())
+	url := startServer(t, t.TempDir(), db, []string{mirror.URL()})
 
 	goDownloadAndGet(t, url, db, mods)
 	if len(mirror.Requests()) == 0 {
@@ -148,11 +155,11 @@ func TestGoCommandSurvivesRestartOffline(t *testing.T) {
 	mirror := mirrortest.NewMirror(db, mods...)
 	cacheDir := t.TempDir()
 	t.Run("online", func(t *testing.T) {
-		goDownloadAndGet(t, startServer(t, cacheDir, mirror.URL()), db, mods)
+		goDownloadAndGet(t, startServer(t, cacheDir, db, []string{mirror.URL()}), db, mods)
 	})
 	mirror.Close()
 	t.Run("offline after restart", func(t *testing.T) {
-		goDownloadAndGet(t, startServer(t, cacheDir, closedPort(t)), db, mods)
+		goDownloadAndGet(t, startServer(t, cacheDir, db, []string{closedPort(t)}), db, mods)
 	})
 }
 
@@ -160,7 +167,7 @@ func TestGoCommandFirstUpstreamDead(t *testing.T) {
 	mods, db := fixtures(t)
 	mirror := mirrortest.NewMirror(db, mods...)
 	defer mirror.Close()
-	goDownloadAndGet(t, startServer(t, t.TempDir(), closedPort(t), mirror.URL()), db, mods)
+	goDownloadAndGet(t, startServer(t, t.TempDir(), db, []string{closedPort(t), mirror.URL()}), db, mods)
 }
 
 // closedPort returns the URL of a loopback port nothing listens on.

@@ -89,7 +89,8 @@ var listeningLine = regexp.MustCompile(`gofailover listening"? addr=(\S+)`)
 func startProcess(t *testing.T, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(buildBinary(t))
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GOFAILOVER_LISTEN=127.0.0.1:0"}, env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GOFAILOVER_LISTEN=127.0.0.1:0",
+		"GOFAILOVER_SUMDB=off", "GOFAILOVER_PRIVATE=private.invalid"}, env...)
 	p := &process{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	pr, pw := io.Pipe()
 	cmd.Stderr = io.MultiWriter(p.stderr, pw)

@@ -65,6 +65,14 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, configErrorf("%sUPSTREAMS: %v", envPrefix, err)
 	}
+	privateUpstreams, err := health.NewUpstreams(cfg.PrivateUpstreams)
+	if err != nil {
+		return nil, configErrorf("%sPRIVATE_UPSTREAMS: %v", envPrefix, err)
+	}
+	var privateRouter proxy.Router
+	if len(privateUpstreams) > 0 {
+		privateRouter = health.Static(privateUpstreams)
+	}
 	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, Logger: log.With("component", "cache")})
 	if errors.Is(err, cache.ErrLocked) {
 		return nil, configErrorf("%sCACHE_DIR: %s is in use by another gofailover process", envPrefix, cfg.CacheDir)
@@ -79,8 +87,11 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	}
 	fetchCtx, cancelFetch := context.WithCancel(context.Background())
 	handler := proxy.New(fetchCtx, proxy.Config{
-		Store:  store,
-		Router: health.Static(upstreams),
+		Store:         store,
+		Router:        health.Static(upstreams),
+		Private:       cfg.Private,
+		PrivateRouter: privateRouter,
+		SumDB:         cfg.sumDB,
 		Client: proxy.NewUpstreamClient(proxy.UpstreamTimeouts{
 			Connect:   cfg.ConnectTimeout,
 			FirstByte: cfg.FirstByteTimeout,
@@ -106,6 +117,17 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	}
 	for _, u := range upstreams {
 		log.Info("upstream", "rank", u.Rank, "url", u.Name)
+	}
+	for _, u := range privateUpstreams {
+		log.Info("private upstream", "rank", u.Rank, "url", u.Name)
+	}
+	if cfg.Private != "" {
+		log.Info("private modules: never verified, never sent to a public upstream", "patterns", cfg.Private)
+	}
+	if cfg.sumDB == nil {
+		log.Warn("checksum verification is off (GOFAILOVER_SUMDB=off): module files are cached and served unverified")
+	} else {
+		log.Info("verifying module files against the checksum database", "name", cfg.sumDB.Name)
 	}
 	return s, nil
 }

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,7 +22,7 @@ import (
 // When GOPROXY names nothing but this server, as it does after the README's
 // `go env -w GOPROXY=http://127.0.0.1:3131`, the go command's built-in
 // default list is used instead.
-func defaultUpstreams(listen string, goEnv func(key string, unsetEnv bool) (string, error)) ([]string, error) {
+func defaultUpstreams(listen string, goEnv goEnvFunc) ([]string, error) {
 	raw, err := goEnv("GOPROXY", false)
 	if err != nil {
 		return nil, fmt.Errorf("reading the go command's GOPROXY failed: %w", err)
@@ -86,14 +91,70 @@ func pointsAt(entry, listen string) bool {
 	return false
 }
 
-// goCommandEnv runs `go env key`. With unsetEnv it reads the go command's
+// goEnvFunc reads one of the go command's settings; with builtin, its
+// built-in default rather than the user's value. goCommandEnv is the real
+// one.
+type goEnvFunc func(key string, builtin bool) (string, error)
+
+// builtinSumDB, when set at link time (-ldflags -X main.builtinSumDB=...),
+// is the default checksum database as name+key. Builds without a go command
+// at run time, such as the container image, set it.
+var builtinSumDB string
+
+// defaultSumDB returns the go command's checksum database setting.
+func defaultSumDB(goEnv goEnvFunc) (string, error) {
+	if builtinSumDB != "" {
+		return builtinSumDB, nil
+	}
+	v, err := goEnv("GOSUMDB", false)
+	if err != nil {
+		return "", fmt.Errorf("reading the go command's GOSUMDB failed: %w", err)
+	}
+	return v, nil
+}
+
+// knownSumDBKeys returns the checksum database keys the go command knows
+// (it keeps them in $GOROOT/src/cmd/go/internal/modfetch/key.go, which
+// golang.org/x/mod does not export), so that a bare database name can be
+// used as the go command uses it. It returns nil when they cannot be read.
+func knownSumDBKeys(goEnv goEnvFunc) map[string]string {
+	goroot, err := goEnv("GOROOT", false)
+	if err != nil || goroot == "" {
+		return nil
+	}
+	file := filepath.Join(goroot, "src", "cmd", "go", "internal", "modfetch", "key.go")
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	if err != nil {
+		return nil
+	}
+	keys := make(map[string]string)
+	ast.Inspect(f, func(n ast.Node) bool {
+		kv, ok := n.(*ast.KeyValueExpr)
+		if !ok {
+			return true
+		}
+		k, kok := kv.Key.(*ast.BasicLit)
+		v, vok := kv.Value.(*ast.BasicLit)
+		if kok && vok && k.Kind == token.STRING && v.Kind == token.STRING {
+			name, err1 := strconv.Unquote(k.Value)
+			key, err2 := strconv.Unquote(v.Value)
+			if err1 == nil && err2 == nil {
+				keys[name] = key
+			}
+		}
+		return true
+	})
+	return keys
+}
+
+// goCommandEnv runs `go env key`. With builtin it reads the go command's
 // built-in default, ignoring the environment variable and the go env file.
-func goCommandEnv(key string, unsetEnv bool) (string, error) {
+func goCommandEnv(key string, builtin bool) (string, error) {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
 		// No go command (as in the container image): the variable itself is
 		// the only source.
-		if v := os.Getenv(key); v != "" && !unsetEnv {
+		if v := os.Getenv(key); v != "" && !builtin {
 			return v, nil
 		}
 		return "", fmt.Errorf("no go command to read %s from: %w", key, err)
@@ -101,7 +162,7 @@ func goCommandEnv(key string, unsetEnv bool) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, goCmd, "env", key)
-	if unsetEnv {
+	if builtin {
 		for _, kv := range os.Environ() {
 			if !strings.HasPrefix(kv, key+"=") && !strings.HasPrefix(kv, "GOENV=") {
 				cmd.Env = append(cmd.Env, kv)
