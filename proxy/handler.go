@@ -217,12 +217,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 	}
 }
 
-// load produces the answer to a request the cache could not serve: a
-// checksum-database lookup through the verifier, anything else from the
-// upstreams.
+// load produces the answer to a request the cache could not serve:
+// lookups and tiles of the verifier's checksum database through the
+// verifier, anything else from the upstreams.
 func (h *Handler) load(req *Request) *answer {
 	if h.verifiesLookup(req) {
 		return h.lookup(req)
+	}
+	if t, ok := h.verifiesTile(req); ok {
+		return h.tile(req, t)
 	}
 	return h.fetch(req)
 }

@@ -2,12 +2,15 @@ package proxy
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"net/http"
 	"os"
+	"strings"
 
 	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/proxy/checksum"
@@ -57,6 +60,40 @@ func (h *Handler) verifiesLookup(req *Request) bool {
 	return h.sums != nil && req.Kind == KindSumDB && req.SumDB == h.sums.Name() && req.Module != ""
 }
 
+// verifiesTile reports whether req is a hash tile of the verifier's
+// database, which is served only once verified against the tree head the
+// verifier holds, and returns the tile.
+func (h *Handler) verifiesTile(req *Request) (tlog.Tile, bool) {
+	if h.sums == nil || req.Kind != KindSumDB || req.SumDB != h.sums.Name() {
+		return tlog.Tile{}, false
+	}
+	t, err := tlog.ParseTilePath(strings.TrimPrefix(req.Path, "/sumdb/"+req.SumDB+"/"))
+	if err != nil || t.L < 0 {
+		return tlog.Tile{}, false
+	}
+	return t, true
+}
+
+// tile answers a tile of the verifier's database: verified through the
+// verifier and stored; when no verified tree head covers it yet, fetched
+// from the upstreams like any pass-through answer (stored unverified, and
+// verified once a tree head covers it).
+func (h *Handler) tile(req *Request, t tlog.Tile) *answer {
+	data, err := h.sums.Tile(h.base, t)
+	switch {
+	case errors.Is(err, checksum.ErrNoTree):
+		return h.fetch(req)
+	case err != nil:
+		return &answer{status: http.StatusBadGateway, reason: err.Error()}
+	}
+	meta := cache.Meta{Status: http.StatusOK, Immutable: true, Verified: true, StoredAt: h.cfg.Now()}
+	if err := h.cfg.Store.PutBytes(req.Path, meta, data); err != nil {
+		h.log.Warn("storing a verified tile failed", "key", req.Path, "err", err)
+	}
+	e := cache.Entry{Meta: meta, Key: req.Path, Size: int64(len(data)), SHA256: sha256.Sum256(data)}
+	return &answer{status: http.StatusOK, entry: e, inline: data}
+}
+
 // verifyBody checks a fetched .mod (data) or .zip (in the file at path).
 func (h *Handler) verifyBody(ctx context.Context, req *Request, data []byte, path string) error {
 	if req.Kind == KindZip {
@@ -75,6 +112,9 @@ func (h *Handler) trusted(ctx context.Context, req *Request, obj *cache.Object) 
 		return true
 	case h.verifiesLookup(req):
 		return false
+	case req.Kind == KindSumDB:
+		_, verifiable := h.verifiesTile(req)
+		return !verifiable
 	case !h.verifies(req):
 		return true
 	}
