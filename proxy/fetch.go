@@ -33,6 +33,7 @@ func (h *Handler) fetch(req *Request) *answer {
 		notFound []string // upstreams that said the answer does not exist
 		failed   []string // upstreams that gave no answer
 	)
+	h.prefetchLookup(req)
 	candidates := h.router(req).Candidates()
 	for _, u := range candidates {
 		if ctx.Err() != nil {

@@ -125,6 +125,7 @@ func New(ctx context.Context, cfg Config) *Handler {
 			Sources:    h.sumdbSources,
 			BadContent: h.reportBadContent,
 			Logger:     cfg.Logger.With("component", "checksum"),
+			Context:    ctx,
 		})
 	}
 	return h

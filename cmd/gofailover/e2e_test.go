@@ -15,7 +15,7 @@ import (
 // startServer runs gofailover in this process in front of upstreams, with
 // its cache in cacheDir, and returns its base URL. The server stops when
 // the test ends.
-func startServer(t *testing.T, cacheDir string, db *mirrortest.SumDB, upstreams []string, env ...string) string {
+func startServer(t testing.TB, cacheDir string, db *mirrortest.SumDB, upstreams []string, env ...string) string {
 	t.Helper()
 	sumdb := "off"
 	if db != nil {
@@ -55,7 +55,7 @@ func startServer(t *testing.T, cacheDir string, db *mirrortest.SumDB, upstreams 
 }
 
 // testWriter sends log lines to the test log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))

@@ -7,24 +7,32 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/mod/sumdb"
 
 	"github.com/gofailover/gofailover/cache"
 )
 
-// clientOps gives one sumdb.Client its I/O for one lookup: remote reads
-// from one source, configuration and cache in the store. It records what
-// went wrong, because sumdb.Client flattens the errors it returns.
+// clientOps gives one sumdb.Client its I/O: remote reads from one source,
+// configuration and cache in the store. It records what went wrong,
+// because sumdb.Client flattens the errors it returns. It is safe for
+// concurrent use.
 type clientOps struct {
 	ctx context.Context
 	v   *Verifier
 	src Source
 
-	// notFound is set when the source said a path does not exist.
-	notFound bool
-	// readFailed is set when a read from the source failed.
-	readFailed bool
+	// failedReads counts reads from the source that failed, other than
+	// lookups the source said do not exist.
+	failedReads atomic.Int64
+
+	mu sync.Mutex
+	// notFound holds the lookup paths the source said do not exist.
+	notFound map[string]bool
 	// security holds the message of a security error.
 	security string
 }
@@ -33,12 +41,19 @@ var _ sumdb.ClientOps = (*clientOps)(nil)
 
 // ReadRemote reads a database path from the source.
 func (o *clientOps) ReadRemote(path string) ([]byte, error) {
-	data, err := o.src.ReadRemote(o.ctx, path)
+	ctx, cancel := context.WithTimeout(o.ctx, remoteReadTimeout)
+	defer cancel()
+	data, err := o.src.ReadRemote(ctx, path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		o.notFound = true
+	case errors.Is(err, fs.ErrNotExist) && strings.HasPrefix(path, "/lookup/"):
+		o.mu.Lock()
+		if o.notFound == nil {
+			o.notFound = make(map[string]bool)
+		}
+		o.notFound[path] = true
+		o.mu.Unlock()
 	case err != nil:
-		o.readFailed = true
+		o.failedReads.Add(1)
 	}
 	return data, err
 }
@@ -86,23 +101,30 @@ func (o *clientOps) WriteCache(file string, data []byte) {
 // Log records a message of the client's.
 func (o *clientOps) Log(msg string) { o.v.log.Debug(msg, "source", o.src.Name()) }
 
-// badContent returns why the lookup that just failed with err proves the
-// source served bad database content: a security error (an inconsistent
-// tree), or a failure with every read having succeeded (a record or tile
-// that does not verify). Otherwise it returns "".
-func (o *clientOps) badContent(err error) string {
-	switch {
-	case o.security != "":
-		return o.security
-	case err != nil && !o.notFound && !o.readFailed:
-		return err.Error()
-	}
-	return ""
+// wasNotFound reports whether the source said the lookup path does not exist.
+func (o *clientOps) wasNotFound(path string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.notFound[path]
+}
+
+// securityError returns the message of a security error, if one happened.
+func (o *clientOps) securityError() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.security
 }
 
 // SecurityError records a proof that the source served an inconsistent
 // tree; the lookup then fails with sumdb.ErrSecurity.
-func (o *clientOps) SecurityError(msg string) { o.security = msg }
+func (o *clientOps) SecurityError(msg string) {
+	o.mu.Lock()
+	o.security = msg
+	o.mu.Unlock()
+}
+
+// remoteReadTimeout bounds one read of a database path from a source.
+const remoteReadTimeout = 30 * time.Second
 
 // configKey is the store's name for a client configuration file.
 func configKey(file string) string { return "sumdb-config/" + file }

@@ -13,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb"
@@ -83,13 +85,35 @@ type Config struct {
 	BadContent func(source string, err error)
 	// Logger receives the verifier's logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// Context bounds the verifier's remote reads, which are shared by
+	// concurrent lookups and so belong to no single request: the server's
+	// lifetime. Nil means context.Background().
+	Context context.Context
 }
+
+// maxClientLookups is how many lookups one sumdb.Client serves before it is
+// replaced: the client memoizes every lookup and tile without bound.
+const maxClientLookups = 4096
 
 // Verifier checks .mod and .zip files against the checksum database.
 // It is safe for concurrent use.
 type Verifier struct {
 	cfg Config
 	log *slog.Logger
+
+	mu sync.Mutex
+	// clients holds one sumdb.Client per source name. A client is
+	// replaced after any failed lookup, since sumdb.Client remembers every
+	// error for its lifetime; its lasting state (the verified tree head,
+	// tiles and lookups) is in the store, so a new one is cheap.
+	clients map[string]*pooledClient
+}
+
+// pooledClient is a sumdb.Client reading from one source.
+type pooledClient struct {
+	client *sumdb.Client
+	ops    *clientOps
+	uses   atomic.Int64
 }
 
 // New returns a Verifier.
@@ -97,7 +121,32 @@ func New(cfg Config) *Verifier {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Verifier{cfg: cfg, log: cfg.Logger}
+	if cfg.Context == nil {
+		cfg.Context = context.Background()
+	}
+	return &Verifier{cfg: cfg, log: cfg.Logger, clients: make(map[string]*pooledClient)}
+}
+
+// client returns the client reading from src, creating it if needed.
+func (v *Verifier) client(src Source) *pooledClient {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	pc := v.clients[src.Name()]
+	if pc == nil {
+		ops := &clientOps{ctx: v.cfg.Context, v: v, src: src}
+		pc = &pooledClient{client: sumdb.NewClient(ops), ops: ops}
+		v.clients[src.Name()] = pc
+	}
+	return pc
+}
+
+// retire replaces pc with a fresh client at the next lookup.
+func (v *Verifier) retire(src Source, pc *pooledClient) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.clients[src.Name()] == pc {
+		delete(v.clients, src.Name())
+	}
 }
 
 // Name returns the database's name.
@@ -121,24 +170,38 @@ func (v *Verifier) Lookup(ctx context.Context, mod, version string) ([]string, e
 		failures []string
 		notFound bool
 	)
+	lookupPath, err := remoteLookupPath(mod, version)
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", mod, version, err)
+	}
 	for _, src := range sources {
-		// A client per lookup: sumdb.Client remembers every error for its
-		// lifetime, and its state beyond the tree head and the cache
-		// (both in the store) is cheap to rebuild.
-		ops := &clientOps{ctx: ctx, v: v, src: src}
-		lines, err := sumdb.NewClient(ops).Lookup(mod, version)
-		switch {
-		case err == nil:
+		pc := v.client(src)
+		failedBefore := pc.ops.failedReads.Load()
+		lines, err := pc.client.Lookup(mod, version)
+		if err == nil {
+			if pc.uses.Add(1) >= maxClientLookups {
+				v.retire(src, pc)
+			}
 			return lines, nil
-		case ops.badContent(err) != "":
-			reason := ops.badContent(err)
+		}
+		v.retire(src, pc)
+		// Why it failed, from what the client's I/O saw: a security
+		// error, the source saying there is no such record, a read that
+		// failed, or else (every read succeeded) content that did not
+		// verify.
+		reason := pc.ops.securityError()
+		if reason == "" && !pc.ops.wasNotFound(lookupPath) && pc.ops.failedReads.Load() == failedBefore {
+			reason = err.Error()
+		}
+		switch {
+		case reason != "":
 			v.log.Error("checksum database content from an upstream failed verification",
 				"source", src.Name(), "module", mod, "version", version, "err", reason)
 			if v.cfg.BadContent != nil {
 				v.cfg.BadContent(src.Name(), errors.New(reason))
 			}
 			failures = append(failures, src.Name()+": served content that failed verification")
-		case ops.notFound:
+		case pc.ops.wasNotFound(lookupPath):
 			notFound = true
 			failures = append(failures, src.Name()+": not found")
 		default:
@@ -152,6 +215,20 @@ func (v *Verifier) Lookup(ctx context.Context, mod, version string) ([]string, e
 		return nil, fmt.Errorf("%s@%s: %w %s", mod, version, ErrNotInDatabase, v.cfg.DB.Name)
 	}
 	return nil, fmt.Errorf("%s@%s: %w: %s", mod, version, ErrUnavailable, strings.Join(failures, "; "))
+}
+
+// remoteLookupPath returns the database path of the lookup of mod at
+// version (with or without "/go.mod").
+func remoteLookupPath(mod, version string) (string, error) {
+	epath, err := module.EscapePath(mod)
+	if err != nil {
+		return "", err
+	}
+	evers, err := module.EscapeVersion(strings.TrimSuffix(version, "/go.mod"))
+	if err != nil {
+		return "", err
+	}
+	return "/lookup/" + epath + "@" + evers, nil
 }
 
 // VerifyMod checks the go.mod file of mod@version.

@@ -1,0 +1,142 @@
+package proxy_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gofailover/gofailover/cache"
+	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/proxy"
+	"github.com/gofailover/gofailover/proxy/checksum"
+	"github.com/gofailover/gofailover/proxy/mirrortest"
+)
+
+// coldSet is a gofailover handler with its own cache in front of a mirror.
+type coldSet struct {
+	srv *httptest.Server
+}
+
+func newColdSet(b *testing.B, mirror *mirrortest.Mirror, db *mirrortest.SumDB) *coldSet {
+	b.Helper()
+	store, err := cache.Open(cache.Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ups, err := health.NewUpstreams([]string{mirror.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := proxy.Config{Store: store, Router: health.Static(ups)}
+	if db != nil {
+		if cfg.SumDB, err = checksum.ParseDatabase(db.VerifierKey, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := proxy.New(ctx, cfg)
+	srv := httptest.NewServer(h)
+	b.Cleanup(func() {
+		srv.Close()
+		cancel()
+		h.Wait()
+		store.Close()
+	})
+	return &coldSet{srv: srv}
+}
+
+// round fetches the .info, .mod and .zip of every module, none of them
+// cached yet, as a go command with an empty module cache would, and
+// returns how long that took.
+func (cs *coldSet) round(b *testing.B, mods []*mirrortest.Module) time.Duration {
+	start := time.Now()
+	for _, m := range mods {
+		base := "/" + m.Path + "/@v/" + m.Version
+		for _, p := range []string{base + ".info", base + ".mod", base + ".zip"} {
+			resp, err := http.Get(cs.srv.URL + p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get(proxy.CacheHeader) != "miss" {
+				b.Fatalf("GET %s: %s, %s, %v", p, resp.Status, resp.Header.Get(proxy.CacheHeader), err)
+			}
+		}
+	}
+	return time.Since(start)
+}
+
+// BenchmarkVerificationOverhead measures the cold path of a 24-module set
+// (.info, .mod and .zip of each, never fetched before) with checksum
+// verification on and off, alternating the two in every iteration so both
+// see the same machine state. Every round fetches new versions, whose
+// lookups the verifier must read from the database through the mirror;
+// the database's tree is complete before timing starts and a warm-up round
+// has cached its tiles, as they are after gofailover's first use. It
+// reports the median time of a round for each and their ratio (target: at
+// most 1.10).
+//
+//	go test -run '^$' -bench VerificationOverhead -benchtime 20x ./proxy
+func BenchmarkVerificationOverhead(b *testing.B) {
+	const paths = 24
+	rounds, all := moduleRounds(b, paths, b.N+1)
+	db, err := mirrortest.NewSumDB("sumdb.test", all)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mirror := mirrortest.NewMirror(db, all...)
+	b.Cleanup(mirror.Close)
+	if err := mirrortest.PrimeLookups(mirror.URL(), db, all); err != nil {
+		b.Fatal(err)
+	}
+	on := newColdSet(b, mirror, db)
+	off := newColdSet(b, mirror, nil)
+	on.round(b, rounds[0]) // verifies the tree head and caches the tiles
+	off.round(b, rounds[0])
+
+	var tOn, tOff []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		mods := rounds[i+1]
+		if i%2 == 0 {
+			tOn = append(tOn, on.round(b, mods))
+			tOff = append(tOff, off.round(b, mods))
+		} else {
+			tOff = append(tOff, off.round(b, mods))
+			tOn = append(tOn, on.round(b, mods))
+		}
+	}
+	b.StopTimer()
+	mOn, mOff := median(tOn), median(tOff)
+	b.ReportMetric(float64(mOn.Microseconds())/1000, "ms/set-verified")
+	b.ReportMetric(float64(mOff.Microseconds())/1000, "ms/set-unverified")
+	b.ReportMetric(float64(mOn)/float64(mOff), "ratio")
+}
+
+// moduleRounds returns n sets of the given number of modules, each set a
+// new version of the same paths, and all of them in one slice.
+func moduleRounds(b *testing.B, paths, n int) (rounds [][]*mirrortest.Module, all []*mirrortest.Module) {
+	b.Helper()
+	rounds = make([][]*mirrortest.Module, n)
+	for i := range rounds {
+		mods, err := mirrortest.ModuleSet(paths, i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rounds[i] = mods
+		all = append(all, mods...)
+	}
+	return rounds, all
+}
+
+// median returns the median of ds.
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
