@@ -17,8 +17,13 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
+# The image has no go command to ask for the default checksum database and
+# its key (GOFAILOVER_SUMDB's default), so they are read from this
+# toolchain's GOSUMDB and its list of known keys, and linked in.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/gofailover ./cmd/gofailover
+    name="$(go env GOSUMDB)" && \
+    key="$(sed -n "s|^[[:space:]]*\"${name}\": \"\(.*\)\",\$|\1|p" "$(go env GOROOT)/src/cmd/go/internal/modfetch/key.go")" && \
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.builtinSumDB=${key:-$name}" -o /out/gofailover ./cmd/gofailover
 # The cache directory, owned by the unprivileged user the server runs as.
 RUN mkdir -p /out/cache
 
