@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 	"time"
 
@@ -84,7 +83,10 @@ func (cs *coldSet) round(b *testing.B, mods []*mirrortest.Module) time.Duration 
 //	go test -run '^$' -bench VerificationOverhead -benchtime 20x ./proxy
 func BenchmarkVerificationOverhead(b *testing.B) {
 	const paths = 24
-	rounds, all := moduleRounds(b, paths, b.N+1)
+	rounds, all, err := mirrortest.ModuleRounds(paths, b.N+1)
+	if err != nil {
+		b.Fatal(err)
+	}
 	db, err := mirrortest.NewSumDB("sumdb.test", all)
 	if err != nil {
 		b.Fatal(err)
@@ -99,44 +101,12 @@ func BenchmarkVerificationOverhead(b *testing.B) {
 	on.round(b, rounds[0]) // verifies the tree head and caches the tiles
 	off.round(b, rounds[0])
 
-	var tOn, tOff []time.Duration
 	b.ResetTimer()
-	for i := range b.N {
-		mods := rounds[i+1]
-		if i%2 == 0 {
-			tOn = append(tOn, on.round(b, mods))
-			tOff = append(tOff, off.round(b, mods))
-		} else {
-			tOff = append(tOff, off.round(b, mods))
-			tOn = append(tOn, on.round(b, mods))
-		}
-	}
+	mOn, mOff := mirrortest.SideBySide(b.N,
+		func(i int) time.Duration { return on.round(b, rounds[i+1]) },
+		func(i int) time.Duration { return off.round(b, rounds[i+1]) })
 	b.StopTimer()
-	mOn, mOff := median(tOn), median(tOff)
 	b.ReportMetric(float64(mOn.Microseconds())/1000, "ms/set-verified")
 	b.ReportMetric(float64(mOff.Microseconds())/1000, "ms/set-unverified")
 	b.ReportMetric(float64(mOn)/float64(mOff), "ratio")
-}
-
-// moduleRounds returns n sets of the given number of modules, each set a
-// new version of the same paths, and all of them in one slice.
-func moduleRounds(b *testing.B, paths, n int) (rounds [][]*mirrortest.Module, all []*mirrortest.Module) {
-	b.Helper()
-	rounds = make([][]*mirrortest.Module, n)
-	for i := range rounds {
-		mods, err := mirrortest.ModuleSet(paths, i)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rounds[i] = mods
-		all = append(all, mods...)
-	}
-	return rounds, all
-}
-
-// median returns the median of ds.
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

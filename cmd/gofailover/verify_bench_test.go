@@ -1,7 +1,6 @@
 package main
 
 import (
-	"slices"
 	"testing"
 	"time"
 
@@ -21,15 +20,9 @@ import (
 //	go test -run '^$' -bench GoModDownloadVerification -benchtime 10x ./cmd/gofailover
 func BenchmarkGoModDownloadVerification(b *testing.B) {
 	const paths = 24
-	rounds := make([][]*mirrortest.Module, b.N+1)
-	var all []*mirrortest.Module
-	for i := range rounds {
-		mods, err := mirrortest.ModuleSet(paths, i)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rounds[i] = mods
-		all = append(all, mods...)
+	rounds, all, err := mirrortest.ModuleRounds(paths, b.N+1)
+	if err != nil {
+		b.Fatal(err)
 	}
 	db, err := mirrortest.NewSumDB("sumdb.test", all)
 	if err != nil {
@@ -58,28 +51,12 @@ func BenchmarkGoModDownloadVerification(b *testing.B) {
 	download(on, rounds[0])
 	download(off, rounds[0])
 
-	var tOn, tOff []time.Duration
 	b.ResetTimer()
-	for i := range b.N {
-		mods := rounds[i+1]
-		if i%2 == 0 {
-			tOn = append(tOn, download(on, mods))
-			tOff = append(tOff, download(off, mods))
-		} else {
-			tOff = append(tOff, download(off, mods))
-			tOn = append(tOn, download(on, mods))
-		}
-	}
+	mOn, mOff := mirrortest.SideBySide(b.N,
+		func(i int) time.Duration { return download(on, rounds[i+1]) },
+		func(i int) time.Duration { return download(off, rounds[i+1]) })
 	b.StopTimer()
-	mOn, mOff := median(tOn), median(tOff)
 	b.ReportMetric(float64(mOn.Milliseconds()), "ms/set-verified")
 	b.ReportMetric(float64(mOff.Milliseconds()), "ms/set-unverified")
 	b.ReportMetric(float64(mOn)/float64(mOff), "ratio")
-}
-
-// median returns the median of ds.
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

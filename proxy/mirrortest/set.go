@@ -3,6 +3,8 @@ package mirrortest
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"time"
 )
 
 // ModuleSet returns modules example.com/depNN (NN from 00 to n-1) at
@@ -47,4 +49,42 @@ func PrimeLookups(mirrorURL string, db *SumDB, mods []*Module) error {
 		}
 	}
 	return nil
+}
+
+// ModuleRounds returns n module sets of the given number of paths, each a
+// new version of the same paths (ModuleSet(paths, 0) to
+// ModuleSet(paths, n-1)), and all of them in one slice.
+func ModuleRounds(paths, n int) (rounds [][]*Module, all []*Module, err error) {
+	rounds = make([][]*Module, n)
+	for i := range rounds {
+		if rounds[i], err = ModuleSet(paths, i); err != nil {
+			return nil, nil, err
+		}
+		all = append(all, rounds[i]...)
+	}
+	return rounds, all, nil
+}
+
+// SideBySide runs a and b n times each, alternating which goes first, so
+// that both see the same machine state, and returns the median duration
+// of each. Each call gets its round number, 0 to n-1.
+func SideBySide(n int, a, b func(round int) time.Duration) (medianA, medianB time.Duration) {
+	var ta, tb []time.Duration
+	for i := range n {
+		if i%2 == 0 {
+			ta = append(ta, a(i))
+			tb = append(tb, b(i))
+		} else {
+			tb = append(tb, b(i))
+			ta = append(ta, a(i))
+		}
+	}
+	return median(ta), median(tb)
+}
+
+// median returns the median of ds.
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
