@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -137,19 +138,7 @@ func (h *Handler) trusted(ctx context.Context, req *Request, obj *cache.Object) 
 	case !h.verifies(req):
 		return true
 	}
-	var (
-		data []byte
-		path string
-		err  error
-	)
-	if f, ok := obj.Body.(*os.File); ok && req.Kind == KindZip {
-		path = f.Name()
-	} else if data, err = io.ReadAll(obj.Body); err == nil {
-		_, err = obj.Body.Seek(0, io.SeekStart)
-	}
-	if err == nil {
-		err = h.verifyBody(ctx, req, data, path)
-	}
+	err := h.verifyCached(ctx, req, obj)
 	var ce *checksum.ContentError
 	switch {
 	case err == nil:
@@ -166,6 +155,32 @@ func (h *Handler) trusted(ctx context.Context, req *Request, obj *cache.Object) 
 		h.log.Warn("cannot verify a cached answer now; fetching it again", "key", req.Path, "err", err)
 	}
 	return false
+}
+
+// verifyCached checks a cached .mod or .zip body. A zip is checked in its
+// blob file, or, if it was stored inline, in a temporary copy (the hashing
+// reads a file).
+func (h *Handler) verifyCached(ctx context.Context, req *Request, obj *cache.Object) error {
+	defer obj.Body.Seek(0, io.SeekStart)
+	if req.Kind == KindMod {
+		data, err := io.ReadAll(obj.Body)
+		if err != nil {
+			return fmt.Errorf("reading cached %s: %w", req.Path, err)
+		}
+		return h.verifyBody(ctx, req, data, "")
+	}
+	if f, ok := obj.Body.(*os.File); ok {
+		return h.verifyBody(ctx, req, nil, f.Name())
+	}
+	blob, err := h.cfg.Store.NewBlob()
+	if err != nil {
+		return fmt.Errorf("copying cached %s to verify it: %w", req.Path, err)
+	}
+	defer blob.Discard()
+	if _, err := io.Copy(blob, obj.Body); err != nil {
+		return fmt.Errorf("copying cached %s to verify it: %w", req.Path, err)
+	}
+	return h.verifyBody(ctx, req, nil, blob.Path())
 }
 
 // lookup answers a lookup in the verifier's database: the verifier fetches
