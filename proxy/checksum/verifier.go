@@ -176,7 +176,6 @@ func (v *Verifier) Lookup(ctx context.Context, mod, version string) ([]string, e
 	}
 	for _, src := range sources {
 		pc := v.client(src)
-		failedBefore := pc.ops.failedReads.Load()
 		lines, err := pc.client.Lookup(mod, version)
 		if err == nil {
 			if pc.uses.Add(1) >= maxClientLookups {
@@ -188,9 +187,12 @@ func (v *Verifier) Lookup(ctx context.Context, mod, version string) ([]string, e
 		// Why it failed, from what the client's I/O saw: a security
 		// error, the source saying there is no such record, a read that
 		// failed, or else (every read succeeded) content that did not
-		// verify.
+		// verify. The client is shared by concurrent lookups and replays
+		// a remembered error to all of them, so a read failure anywhere in
+		// its life counts: a source is blamed for bad content only when
+		// it never failed to answer.
 		reason := pc.ops.securityError()
-		if reason == "" && !pc.ops.wasNotFound(lookupPath) && pc.ops.failedReads.Load() == failedBefore {
+		if reason == "" && !pc.ops.wasNotFound(lookupPath) && pc.ops.failedReads.Load() == 0 {
 			reason = err.Error()
 		}
 		switch {
