@@ -5,9 +5,12 @@
 //   - fixture Go modules ([Module]): loaded from the repository's
 //     testdata/modules trees ([LoadModules], [FindTestdata]), built from
 //     in-memory files ([NewModule]) or synthesized at a chosen zip size for
-//     benchmarks ([SyntheticModule]);
+//     benchmarks ([SyntheticModule]), and altered copies of them as a
+//     compromised mirror would serve ([Tampered]);
 //   - a checksum database ([SumDB]) that knows the go.sum lines of those
-//     modules and signs its tree with a freshly generated key;
+//     modules and signs its tree with a freshly generated key, and forks of
+//     it signed with the same key that vouch for altered modules
+//     ([SumDB.Fork]);
 //   - upstream module mirrors ([Mirror]) speaking the GOPROXY protocol, also
 //     serving the database under /sumdb/<name>/, whose behaviour can be
 //     switched at run time to one of several faults ([Fault]);

@@ -42,6 +42,12 @@ const (
 	// KindStaleList makes @v/list and @latest answer as if the newest
 	// version of the module did not exist; other answers are correct.
 	KindStaleList
+	// KindFlipContent serves .zip bodies in which one byte of one file's
+	// content is changed. Unlike KindCorruptZip, which usually leaves a zip
+	// that does not open, the zip is rebuilt around the changed file, so it
+	// opens, its CRCs are right and modzip.CheckZip accepts it: only its
+	// hash (the checksum database) tells. Other answers are correct.
+	KindFlipContent
 )
 
 // String returns the kind's constructor name.
@@ -67,6 +73,8 @@ func (k FaultKind) String() string {
 		return "Tamper"
 	case KindStaleList:
 		return "StaleList"
+	case KindFlipContent:
+		return "FlipContent"
 	}
 	return fmt.Sprintf("FaultKind(%d)", int(k))
 }
@@ -89,6 +97,11 @@ type Fault struct {
 	// (in the form Mirror.Requests reports) ends with it (e.g. ".zip", "/@v/list", "/supported"); other
 	// requests are served correctly.
 	Suffix string
+	// Prefix, when not empty, limits the fault to requests whose URL path
+	// (in the form Mirror.Requests reports) starts with it (e.g. "/sumdb/"
+	// for every checksum-database request); other requests are served
+	// correctly. With Suffix, both must match.
+	Prefix string
 	// Limit, when positive, limits the fault to the first Limit requests it
 	// applies to; later ones are served correctly.
 	Limit int
@@ -130,6 +143,18 @@ func Tamper() Fault { return Fault{Kind: KindTamper} }
 // @v/list and @latest.
 func StaleList() Fault { return Fault{Kind: KindStaleList} }
 
+// FlipContent returns a Fault serving .zip bodies with one byte of one
+// file's content changed, in an otherwise well-formed zip (see
+// KindFlipContent).
+func FlipContent() Fault { return Fault{Kind: KindFlipContent} }
+
+// OnPrefix returns f limited to requests whose URL path starts with prefix,
+// e.g. OnPrefix("/sumdb/") for the checksum database's paths.
+func (f Fault) OnPrefix(prefix string) Fault {
+	f.Prefix = prefix
+	return f
+}
+
 // OnSuffix returns f limited to requests whose URL path ends with suffix.
 func (f Fault) OnSuffix(suffix string) Fault {
 	f.Suffix = suffix
@@ -142,7 +167,8 @@ func (f Fault) Times(n int) Fault {
 	return f
 }
 
-// String describes f, e.g. "Status(503) on .zip x2".
+// String describes f, e.g. "Status(503) on .zip x2" or
+// "Status(503) under /sumdb/".
 func (f Fault) String() string {
 	var b strings.Builder
 	b.WriteString(f.Kind.String())
@@ -153,6 +179,9 @@ func (f Fault) String() string {
 		fmt.Fprintf(&b, "(%v)", f.RetryAfter)
 	case KindSlow:
 		fmt.Fprintf(&b, "(%v)", f.Delay)
+	}
+	if f.Prefix != "" {
+		fmt.Fprintf(&b, " under %s", f.Prefix)
 	}
 	if f.Suffix != "" {
 		fmt.Fprintf(&b, " on %s", f.Suffix)
@@ -165,5 +194,6 @@ func (f Fault) String() string {
 
 // matches reports whether f applies to a request for the URL path p.
 func (f Fault) matches(p string) bool {
-	return f.Suffix == "" || strings.HasSuffix(p, f.Suffix)
+	return (f.Suffix == "" || strings.HasSuffix(p, f.Suffix)) &&
+		(f.Prefix == "" || strings.HasPrefix(p, f.Prefix))
 }

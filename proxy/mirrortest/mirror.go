@@ -239,6 +239,12 @@ func (m *Mirror) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				resp.body = body
 			}
 		}
+	case KindFlipContent:
+		if resp.status == http.StatusOK && strings.HasSuffix(p, ".zip") {
+			if body, err := flipZipContent(resp.body); err == nil {
+				resp.body = body
+			}
+		}
 	case KindResetMidBody:
 		m.resetMidBody(w, r, resp)
 		return
@@ -276,6 +282,67 @@ func tamperZip(data []byte) ([]byte, error) {
 	}
 	if _, err := io.WriteString(fw, "tampered by mirrortest\n"); err != nil {
 		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// flipZipContent returns a copy of the module zip data in which one byte in
+// the middle of one file's content is changed: the largest file other than
+// go.mod (go.mod if it is the only one with content). The other entries are
+// copied as they are, and the changed one is written anew, so the result is
+// a well-formed zip with correct CRCs and sizes, whose hash differs.
+func flipZipContent(data []byte) ([]byte, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	pick := -1
+	for i, f := range zr.File {
+		if f.UncompressedSize64 == 0 {
+			continue
+		}
+		isMod := strings.HasSuffix(f.Name, "/go.mod")
+		switch {
+		case pick < 0:
+			pick = i
+		case strings.HasSuffix(zr.File[pick].Name, "/go.mod") && !isMod:
+			pick = i
+		case !isMod && f.UncompressedSize64 > zr.File[pick].UncompressedSize64:
+			pick = i
+		}
+	}
+	if pick < 0 {
+		return nil, errors.New("no file with content in the zip")
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for i, f := range zr.File {
+		if i != pick {
+			if err := zw.Copy(f); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, err
+		}
+		content, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		content[len(content)/2] ^= 0x01
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: f.Method, Modified: f.Modified})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := fw.Write(content); err != nil {
+			return nil, err
+		}
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err

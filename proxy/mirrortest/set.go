@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"golang.org/x/mod/module"
 )
 
 // ModuleSet returns modules example.com/depNN (NN from 00 to n-1) at
@@ -32,13 +34,21 @@ func ModuleSet(n, version int) ([]*Module, error) {
 	return mods, nil
 }
 
-// PrimeLookups looks every module up in the database served by the mirror
-// at mirrorURL. The test database adds a record at its first lookup, so
-// priming makes its tree complete: it no longer grows while a benchmark
-// runs.
+// PrimeLookups looks every module up, in order, in the database served by
+// the mirror at mirrorURL. The test database adds a record at its first
+// lookup, so priming makes its tree complete: it no longer grows while a
+// benchmark runs.
 func PrimeLookups(mirrorURL string, db *SumDB, mods []*Module) error {
 	for _, m := range mods {
-		url := mirrorURL + "/sumdb/" + db.Name + "/lookup/" + m.Path + "@" + m.Version
+		epath, err := module.EscapePath(m.Path)
+		if err != nil {
+			return fmt.Errorf("mirrortest: priming %s: %w", m, err)
+		}
+		evers, err := module.EscapeVersion(m.Version)
+		if err != nil {
+			return fmt.Errorf("mirrortest: priming %s: %w", m, err)
+		}
+		url := mirrorURL + "/sumdb/" + db.Name + "/lookup/" + epath + "@" + evers
 		resp, err := http.Get(url)
 		if err != nil {
 			return fmt.Errorf("mirrortest: priming %s: %w", url, err)

@@ -3,13 +3,16 @@ package mirrortest
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
+	"strings"
 	"sync"
 
+	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb"
 	"golang.org/x/mod/sumdb/dirhash"
 	"golang.org/x/mod/sumdb/note"
@@ -31,9 +34,13 @@ type SumDB struct {
 	VerifierKey string
 
 	handler http.Handler
+	// signer is the private signing key, kept for Fork.
+	signer string
 
 	mu    sync.Mutex
 	lines map[string][]byte // "path@version" -> the two go.sum lines
+	// tree holds "path@version" of each record in the tree, by record id.
+	tree []string
 }
 
 // NewSumDB returns a database named name that knows the go.sum lines of
@@ -43,14 +50,86 @@ func NewSumDB(name string, modules []*Module) (*SumDB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mirrortest: generating key for checksum database %q: %w", name, err)
 	}
-	db := &SumDB{Name: name, VerifierKey: vkey, lines: make(map[string][]byte)}
+	db := &SumDB{Name: name, VerifierKey: vkey, signer: skey, lines: make(map[string][]byte)}
 	for _, m := range modules {
 		if err := db.add(m); err != nil {
 			return nil, err
 		}
 	}
-	db.handler = sumdb.NewServer(sumdb.NewTestServer(skey, db.gosum))
+	db.handler = sumdb.NewServer(&treeOps{TestServer: sumdb.NewTestServer(skey, db.gosum), db: db})
 	return db, nil
+}
+
+// treeOps is the TestServer, recording which record got which id, so that
+// Fork can replay the tree's order.
+type treeOps struct {
+	*sumdb.TestServer
+	db *SumDB
+}
+
+// Lookup looks m up, adding its record to the tree the first time.
+func (o *treeOps) Lookup(ctx context.Context, m module.Version) (int64, error) {
+	id, err := o.TestServer.Lookup(ctx, m)
+	if err != nil {
+		return id, err
+	}
+	o.db.mu.Lock()
+	defer o.db.mu.Unlock()
+	for int64(len(o.db.tree)) <= id {
+		o.db.tree = append(o.db.tree, "")
+	}
+	o.db.tree[id] = m.String()
+	return id, nil
+}
+
+// Fork returns a second database with the same name and signing key as db,
+// whose go.sum lines for the given modules are theirs (typically modules
+// built by Tampered) instead of db's: what a compromised mirror would serve
+// to make its altered modules verify. Its tree is built at once with the
+// records of db's tree, in the same order, with the forked modules' lines
+// in place of db's; later lookups add records to each tree separately.
+//
+// A client that has verified db's tree sees the fork's tree as inconsistent
+// with it as soon as a forked record lies within the part of the tree it
+// knows: look the forked modules up in db first (PrimeLookups). A fork that
+// only appends to the tree a client knows cannot be told from the real
+// database by that client.
+//
+// It panics if a module's zip cannot be read; use modules built by this
+// package.
+func (db *SumDB) Fork(modules ...*Module) *SumDB {
+	db.mu.Lock()
+	fork := &SumDB{Name: db.Name, VerifierKey: db.VerifierKey, signer: db.signer, lines: make(map[string][]byte, len(db.lines))}
+	for k, v := range db.lines {
+		fork.lines[k] = v
+	}
+	tree := append([]string(nil), db.tree...)
+	db.mu.Unlock()
+	for _, m := range modules {
+		fork.Add(m)
+	}
+	ops := &treeOps{TestServer: sumdb.NewTestServer(fork.signer, fork.gosum), db: fork}
+	for _, mv := range tree {
+		path, version, _ := strings.Cut(mv, "@")
+		if _, err := ops.Lookup(context.Background(), module.Version{Path: path, Version: version}); err != nil {
+			panic(fmt.Sprintf("mirrortest: forking checksum database %q: replaying %s: %v", db.Name, mv, err))
+		}
+	}
+	fork.handler = sumdb.NewServer(ops)
+	return fork
+}
+
+// Tampered returns a copy of m altered as a compromised mirror might alter
+// it (the same changes as the Tamper fault): its zip has one more file,
+// <module>@<version>/mirrortest-tampered.txt, and its go.mod one more
+// comment line. Both are well-formed; only their hashes differ from m's.
+func Tampered(m *Module) (*Module, error) {
+	z, err := tamperZip(m.Zip)
+	if err != nil {
+		return nil, fmt.Errorf("mirrortest: tampering with %s: %w", m, err)
+	}
+	mod := append(bytes.Clone(m.Mod), "// tampered by mirrortest\n"...)
+	return &Module{Path: m.Path, Version: m.Version, Info: bytes.Clone(m.Info), Mod: mod, Zip: z}, nil
 }
 
 // gosum answers the TestServer's lookups. An unknown module version is
