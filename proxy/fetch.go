@@ -63,7 +63,7 @@ func (h *Handler) fetch(req *Request) *answer {
 	if len(candidates) == 0 {
 		return &answer{status: http.StatusBadGateway, reason: "no upstream is configured for this request"}
 	}
-	reason := "no upstream answered: " + strings.Join(failed, "; ")
+	reason := "no upstream served a usable answer: " + strings.Join(failed, "; ")
 	h.log.Warn("fetch failed on every upstream", "key", req.Path, "reason", reason)
 	return &answer{status: http.StatusBadGateway, reason: reason}
 }
