@@ -75,6 +75,7 @@ type RequestError struct {
 	Reason string
 }
 
+// Error returns the reason.
 func (e *RequestError) Error() string { return e.Reason }
 
 func badRequest(format string, args ...any) *RequestError {

@@ -45,6 +45,7 @@ type ContentError struct {
 	Err error
 }
 
+// Error describes the bad content with both hashes, or why it is malformed.
 func (e *ContentError) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("%s@%s: malformed %s: %v", e.Module, e.Version, e.File, e.Err)
@@ -52,6 +53,7 @@ func (e *ContentError) Error() string {
 	return fmt.Sprintf("%s@%s: %s hash %s does not match the checksum database's %s", e.Module, e.Version, e.File, e.Got, e.Want)
 }
 
+// Unwrap returns why the content is malformed, if it is.
 func (e *ContentError) Unwrap() error { return e.Err }
 
 // Source reads the database's paths (/lookup/..., /tile/...) one way: one
