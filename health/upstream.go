@@ -3,7 +3,11 @@
 // in which a request should try them.
 //
 // The proxy asks for candidates, best first, and reports every outcome back;
-// this package takes no part in serving bytes.
+// this package takes no part in serving bytes. Static keeps the user's order;
+// Pool learns from the outcomes: per-upstream statistics over a sliding
+// window, a circuit breaker, quarantine for bad content and Retry-After
+// holds, and an order by score with the user's preference breaking near-ties.
+// Every time it uses comes from a Clock, so tests drive it with a FakeClock.
 package health
 
 import (

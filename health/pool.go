@@ -1,0 +1,150 @@
+package health
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Pool routes requests to the healthiest upstreams. It implements the
+// proxy's Router: Candidates gives the order to try the upstreams in, and
+// Report feeds every attempt's outcome back into each upstream's health
+// state (statistics over a sliding window, a circuit breaker, quarantine and
+// Retry-After holds).
+//
+// The order puts first an upstream whose breaker is half-open and may take
+// a trial request, then the usable upstreams by score (see Config), then
+// open, held and half-open ones without a free trial, then quarantined ones:
+// every upstream is always returned, so that when nothing else is left the
+// worst ones are still tried.
+//
+// A Pool is safe for concurrent use. Candidates reuses one computed order
+// until a Report, a breaker or hold deadline, or Config.Refresh passes.
+type Pool struct {
+	cfg   Config
+	clock Clock
+	ups   []*Upstream
+
+	mu     sync.Mutex
+	st     []upstreamState // st[i] belongs to ups[i]
+	leader *Upstream       // head of the usable tier last time
+	es     []entry         // scratch for order
+	buf    []*Upstream     // scratch for order
+
+	// The current order, read without the lock: valid while fresh and
+	// before until (Unix nanoseconds).
+	cur   atomic.Pointer[[]*Upstream]
+	until atomic.Int64
+	fresh atomic.Bool
+}
+
+// NewPool returns a Pool over ups, whose Rank fields give the user's
+// preference. Zero fields of cfg take their defaults (DefaultConfig); a nil
+// clock means SystemClock.
+func NewPool(ups []*Upstream, cfg Config, clock Clock) *Pool {
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	cfg = cfg.withDefaults()
+	now := clock.Now()
+	p := &Pool{
+		cfg:   cfg,
+		clock: clock,
+		ups:   append([]*Upstream(nil), ups...),
+		st:    make([]upstreamState, len(ups)),
+		es:    make([]entry, len(ups)),
+		buf:   make([]*Upstream, len(ups)),
+	}
+	for i := range p.st {
+		p.st[i] = newUpstreamState(now, &p.cfg)
+	}
+	return p
+}
+
+// Candidates returns every upstream, best first. The caller must not modify
+// the slice. An upstream placed first for a half-open trial counts as having
+// been sent one until its outcome is reported (or Config.TrialTimeout
+// passes), so call Candidates only to make requests.
+func (p *Pool) Candidates() []*Upstream {
+	if p.fresh.Load() {
+		if p.clock.Now().UnixNano() < p.until.Load() {
+			return *p.cur.Load()
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.recompute(p.clock.Now())
+}
+
+// Report records the outcome of one request to u. Outcomes for upstreams
+// not in the pool are ignored.
+func (p *Pool) Report(u *Upstream, o Outcome) {
+	now := p.clock.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, v := range p.ups {
+		if v == u {
+			p.st[i].record(now, o, &p.cfg)
+			p.fresh.Store(false)
+			return
+		}
+	}
+}
+
+// Upstreams returns the pool's upstreams in the order given to NewPool.
+// The caller must not modify the slice.
+func (p *Pool) Upstreams() []*Upstream { return p.ups }
+
+// recompute works out the order at now, granting a trial to a half-open
+// upstream when one may take it, and publishes it. p.mu is held.
+func (p *Pool) recompute(now time.Time) []*Upstream {
+	cfg := &p.cfg
+	var deadline time.Time
+	granted := false
+	for i := range p.st {
+		s := &p.st[i]
+		s.advance(now, cfg)
+		e := entry{u: p.ups[i]}
+		switch {
+		case s.br.state == quarantined:
+			e.tier = tierQuarant
+		case s.br.held(now):
+			e.tier = tierOut
+		case s.br.state == open:
+			e.tier = tierOut
+		case s.br.state == halfOpen:
+			e.tier = tierOut
+			if !granted && s.br.canTrial(cfg) {
+				// One trial per call, so that concurrent fetches do not
+				// all land on a mirror that may still be failing.
+				s.br.grant(now)
+				e.tier, granted = tierTrial, true
+			}
+		default:
+			e.tier = tierUsable
+			e.score, e.known = score(&s.win, cfg)
+		}
+		if d := s.br.deadline(now, cfg); !d.IsZero() && (deadline.IsZero() || d.Before(deadline)) {
+			deadline = d
+		}
+		p.es[i] = e
+	}
+	p.leader = order(p.buf, p.es, p.leader, cfg)
+
+	until := now.Add(cfg.Refresh)
+	if !deadline.IsZero() && deadline.Before(until) {
+		until = deadline
+	}
+	cur := p.cur.Load()
+	if cur == nil || !slices.Equal(*cur, p.buf) {
+		list := append([]*Upstream(nil), p.buf...)
+		cur = &list
+		p.cur.Store(cur)
+	}
+	p.until.Store(until.UnixNano())
+	// An order that grants a trial is used once: the next call decides
+	// afresh whether another trial is allowed.
+	p.fresh.Store(!granted)
+	return *cur
+}

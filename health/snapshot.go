@@ -1,0 +1,107 @@
+package health
+
+import "time"
+
+// State is how an upstream stands, as shown in a Snapshot.
+type State string
+
+// The states of an upstream.
+const (
+	// StateHealthy: in use, no recent trouble.
+	StateHealthy State = "healthy"
+	// StateDegraded: in use, but it failed since its last success or its
+	// error rate is at least Config.DegradedErrorRate.
+	StateDegraded State = "degraded"
+	// StateOpen: its breaker is open, or it asked to be left alone
+	// (Retry-After); tried only when nothing else is left.
+	StateOpen State = "open"
+	// StateHalfOpen: its breaker is letting trial requests through.
+	StateHalfOpen State = "half-open"
+	// StateQuarantined: it served bad content; tried only when nothing
+	// else is left, until Config.Quarantine has passed.
+	StateQuarantined State = "quarantined"
+)
+
+// Status is one upstream's health at one instant.
+type Status struct {
+	// Upstream is the upstream described.
+	Upstream *Upstream
+	// State is how it stands, and Since when it has stood so.
+	State State
+	Since time.Time
+	// Until is when an open or quarantined upstream turns half-open, or
+	// when a Retry-After hold ends if that is later; zero otherwise.
+	Until time.Time
+	// Score is the expected cost of one attempt, lower is better: EWMA plus
+	// ErrorRate × Config.FailureCost. ScoreKnown is false when nothing was
+	// reported within Config.Window (and Score is zero).
+	Score      time.Duration
+	ScoreKnown bool
+	// EWMA, P50, P95 and P99 describe the time to first byte over the
+	// window; zero when there is no sample.
+	EWMA, P50, P95, P99 time.Duration
+	// ErrorRate is the share of failures among the Samples outcomes in the
+	// window.
+	ErrorRate float64
+	Samples   int
+	// ConsecutiveFailures counts failures since the last success.
+	ConsecutiveFailures int
+	// Backoff is the length of the breaker's current or last opening, zero
+	// once it has closed.
+	Backoff time.Duration
+	// LastFailure, LastError and LastErrorAt describe the latest failure.
+	LastFailure FailureKind
+	LastError   error
+	LastErrorAt time.Time
+	// Requests and Failures count every outcome reported since the pool
+	// was created.
+	Requests, Failures uint64
+}
+
+// Snapshot returns the health of every upstream, in the order given to
+// NewPool.
+func (p *Pool) Snapshot() []Status {
+	now := p.clock.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]Status, len(p.ups))
+	for i := range p.st {
+		s := &p.st[i]
+		s.advance(now, &p.cfg)
+		st, since := s.state(now, &p.cfg)
+		ewma, _ := s.win.latency()
+		p50, p95, p99 := s.win.percentiles()
+		sc, known := score(&s.win, &p.cfg)
+		until := time.Time{}
+		if s.br.state == open || s.br.state == quarantined {
+			until = s.br.until
+		}
+		if s.br.held(now) && s.br.holdUntil.After(until) {
+			until = s.br.holdUntil
+		}
+		out[i] = Status{
+			Upstream:            p.ups[i],
+			State:               st,
+			Since:               since,
+			Until:               until,
+			Score:               sc,
+			ScoreKnown:          known,
+			EWMA:                ewma,
+			P50:                 p50,
+			P95:                 p95,
+			P99:                 p99,
+			ErrorRate:           s.win.errorRate(),
+			Samples:             s.win.n,
+			ConsecutiveFailures: s.br.consecutive,
+			Backoff:             s.br.backoff,
+			LastFailure:         s.lastFailure,
+			LastError:           s.lastErr,
+			LastErrorAt:         s.lastErrAt,
+			Requests:            s.requests,
+			Failures:            s.failures,
+		}
+	}
+	// Time may have moved a breaker along: let Candidates see it.
+	p.fresh.Store(false)
+	return out
+}

@@ -1,0 +1,93 @@
+package health
+
+import "time"
+
+// upstreamState is everything a Pool knows about one upstream. The pool's
+// lock guards it.
+type upstreamState struct {
+	win window
+	br  breaker
+
+	requests    uint64
+	failures    uint64
+	lastFailure FailureKind
+	lastErr     error
+	lastErrAt   time.Time
+
+	// shown is the State last shown, and since when it has held; it tells
+	// healthy from degraded apart, which the breaker does not.
+	shown      State
+	shownSince time.Time
+}
+
+func newUpstreamState(now time.Time, cfg *Config) upstreamState {
+	return upstreamState{
+		win:        newWindow(cfg.WindowSamples, cfg.Window, cfg.EWMAWeight),
+		br:         breaker{since: now},
+		shown:      StateHealthy,
+		shownSince: now,
+	}
+}
+
+// advance applies the passage of time up to now.
+func (s *upstreamState) advance(now time.Time, cfg *Config) {
+	if s.br.advance(now, cfg) {
+		// Trials start from a clean slate: the failures that opened the
+		// breaker must not trip it again the moment it closes.
+		s.win.reset()
+	}
+	s.win.prune(now)
+}
+
+// record applies one outcome at now. A 404 or any other answer with
+// Failure == FailNone is a success: the upstream answered.
+func (s *upstreamState) record(now time.Time, o Outcome, cfg *Config) {
+	s.advance(now, cfg)
+	failed := o.Failure != FailNone
+	latency := noLatency
+	switch {
+	case o.FirstByte > 0:
+		latency = o.FirstByte
+	case o.Status != 0:
+		latency = o.Total
+	}
+	s.win.add(now, latency, failed)
+	s.requests++
+	if failed {
+		s.failures++
+		s.lastFailure, s.lastErr, s.lastErrAt = o.Failure, o.Err, now
+	}
+	s.br.record(now, cfg, o, s.win.errorRate(), s.win.n)
+	s.state(now, cfg)
+}
+
+// state returns the upstream's State at now (after advance) and keeps
+// shown and shownSince up to date.
+func (s *upstreamState) state(now time.Time, cfg *Config) (State, time.Time) {
+	var st State
+	since := s.br.since
+	switch {
+	case s.br.state == quarantined:
+		st = StateQuarantined
+	case s.br.state == open:
+		st = StateOpen
+	case s.br.held(now):
+		st = StateOpen
+		since = time.Time{}
+	case s.br.state == halfOpen:
+		st = StateHalfOpen
+	case s.br.consecutive > 0 || s.win.n > 0 && s.win.errorRate() >= cfg.DegradedErrorRate:
+		st = StateDegraded
+		since = time.Time{}
+	default:
+		st = StateHealthy
+		since = time.Time{}
+	}
+	if st != s.shown {
+		if since.IsZero() {
+			since = now
+		}
+		s.shown, s.shownSince = st, since
+	}
+	return s.shown, s.shownSince
+}
