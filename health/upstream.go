@@ -112,5 +112,8 @@ type Static []*Upstream
 // Candidates returns the upstreams in preference order.
 func (s Static) Candidates() []*Upstream { return s }
 
+// Upstreams returns the upstreams in preference order.
+func (s Static) Upstreams() []*Upstream { return s }
+
 // Report does nothing.
 func (Static) Report(*Upstream, Outcome) {}

@@ -64,7 +64,11 @@ func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *Request)
 			out.Failure = classify(res.err)
 		}
 	}
-	h.router(req).Report(u, out)
+	if ctx.Err() == nil || out.Failure == health.FailTimeout {
+		// An attempt cut short by shutdown says nothing about the
+		// upstream; one cut short by the idle timeout does.
+		h.router(req).Report(u, out)
+	}
 	switch {
 	case out.Failure == health.FailBadContent:
 		// Logged once per bad copy, with the module, version, upstream

@@ -36,8 +36,12 @@ type Store interface {
 // Router orders the upstreams for each request and learns from what they did.
 // The health package implements it.
 type Router interface {
-	// Candidates returns the upstreams to try, best first.
+	// Candidates returns the upstreams to try, best first. A call may
+	// reserve a trial request of a recovering upstream: call it only to
+	// make requests.
 	Candidates() []*health.Upstream
+	// Upstreams returns every upstream, in the user's order.
+	Upstreams() []*health.Upstream
 	// Report records the outcome of one request to an upstream.
 	Report(u *health.Upstream, o health.Outcome)
 }

@@ -25,7 +25,7 @@ func (h *Handler) serveReadyz(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "cache store is not usable: "+err.Error())
 		return
 	}
-	if len(h.cfg.Router.Candidates()) == 0 {
+	if len(h.cfg.Router.Upstreams()) == 0 {
 		writeError(w, http.StatusServiceUnavailable, "no upstream is configured")
 		return
 	}

@@ -38,7 +38,7 @@ func (h *Handler) sumdbSources() []checksum.Source {
 // reportBadContent tells the router that an upstream served checksum
 // database content that failed verification.
 func (h *Handler) reportBadContent(source string, err error) {
-	for _, u := range h.cfg.Router.Candidates() {
+	for _, u := range h.cfg.Router.Upstreams() {
 		if u.Name == source {
 			h.cfg.Router.Report(u, health.Outcome{Status: http.StatusOK, Failure: health.FailBadContent, Err: err})
 			return
@@ -69,7 +69,7 @@ func (s *sumdbSource) ReadRemote(ctx context.Context, path string) ([]byte, erro
 		out.Failure = classify(err)
 	}
 	out.Err = err
-	if s.upstream != nil {
+	if s.upstream != nil && ctx.Err() == nil {
 		s.h.cfg.Router.Report(s.upstream, out)
 	}
 	return data, err

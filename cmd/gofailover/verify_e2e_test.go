@@ -169,7 +169,10 @@ func TestGoCommandForkedDatabaseOnFirstUpstream(t *testing.T) {
 				files++
 			}
 		}
-		if lookups == 0 || files == 0 {
+		// Once its fork is caught the upstream is quarantined and moves to
+		// the end of the order, so its module files are seldom asked for;
+		// its lookups must have been.
+		if lookups == 0 {
 			t.Errorf("the forking upstream was asked for %d lookups and %d module files: the fork was never consulted", lookups, files)
 		}
 	})
