@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofailover/gofailover/health"
 )
 
 // fakeGoEnv answers `go env GOPROXY` as a go command with the given
@@ -79,6 +81,9 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{"bad duration flag", []string{"--idle-timeout=x"}, nil, "--idle-timeout: invalid value"},
 		{"negative duration", nil, []string{"GOFAILOVER_MUTABLE_TTL=-1s"}, "GOFAILOVER_MUTABLE_TTL: must be a positive duration"},
 		{"bad log level", nil, []string{"GOFAILOVER_LOG_LEVEL=loud"}, "GOFAILOVER_LOG_LEVEL: invalid value"},
+		{"error rate above 1", nil, []string{"GOFAILOVER_BREAKER_ERROR_RATE=1.5"}, "GOFAILOVER_BREAKER_ERROR_RATE: must be above 0"},
+		{"zero failures", []string{"--breaker-failures=0"}, nil, "GOFAILOVER_BREAKER_FAILURES: must be a positive number"},
+		{"backoff cap below backoff", nil, []string{"GOFAILOVER_BREAKER_BACKOFF=10m"}, "GOFAILOVER_BREAKER_MAX_BACKOFF:"},
 		{"bad listen", nil, []string{"GOFAILOVER_LISTEN=3131"}, "GOFAILOVER_LISTEN:"},
 		{"non-http upstream", nil, []string{"GOFAILOVER_UPSTREAMS=ftp://mirror.test"}, "GOFAILOVER_UPSTREAMS: upstream \"ftp://mirror.test\": scheme must be http or https"},
 		{"relative upstream", nil, []string{"GOFAILOVER_UPSTREAMS=mirror.test"}, "GOFAILOVER_UPSTREAMS:"},
@@ -174,5 +179,17 @@ func TestReadmeListsEverySetting(t *testing.T) {
 		if !strings.Contains(string(readme), row) {
 			t.Errorf("README.md has no settings row starting %q", row)
 		}
+	}
+}
+
+// TestHealthDefaultsMatchHealthPackage keeps the settings' defaults (shown
+// by --help and the README) equal to the health package's own.
+func TestHealthDefaultsMatchHealthPackage(t *testing.T) {
+	cfg, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.healthConfig(), health.DefaultConfig(); got != want {
+		t.Errorf("health settings' defaults give %+v, want the health package's %+v", got, want)
 	}
 }

@@ -71,7 +71,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	}
 	var privateRouter proxy.Router
 	if len(privateUpstreams) > 0 {
-		privateRouter = health.NewPool(privateUpstreams, health.DefaultConfig(), nil)
+		privateRouter = health.NewPool(privateUpstreams, cfg.healthConfig(), nil)
 	}
 	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, Logger: log.With("component", "cache")})
 	if errors.Is(err, cache.ErrLocked) {
@@ -88,7 +88,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	fetchCtx, cancelFetch := context.WithCancel(context.Background())
 	handler := proxy.New(fetchCtx, proxy.Config{
 		Store:         store,
-		Router:        health.NewPool(upstreams, health.DefaultConfig(), nil),
+		Router:        health.NewPool(upstreams, cfg.healthConfig(), nil),
 		Private:       cfg.Private,
 		PrivateRouter: privateRouter,
 		SumDB:         cfg.sumDB,
