@@ -64,11 +64,15 @@ func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *Request)
 			out.Failure = classify(res.err)
 		}
 	}
-	if ctx.Err() == nil || out.Failure == health.FailTimeout {
-		// An attempt cut short by shutdown says nothing about the
-		// upstream; one cut short by the idle timeout does.
+	// An attempt that never got a request slot, or that shutdown cut
+	// short, says nothing about the upstream; one the idle timeout cut
+	// short does.
+	busy := errors.Is(res.err, errUpstreamBusy)
+	cut := ctx.Err() != nil && out.Failure != health.FailTimeout
+	if !busy && !cut {
 		h.router(req).Report(u, out)
 	}
+
 	switch {
 	case out.Failure == health.FailBadContent:
 		// Logged once per bad copy, with the module, version, upstream
@@ -88,6 +92,11 @@ func (h *Handler) roundTrip(ctx context.Context, cancel context.CancelFunc, u *h
 		return attemptResult{err: fmt.Errorf("building request: %w", err)}
 	}
 	hreq.Header.Set("User-Agent", "gofailover")
+	release, err := h.limits.acquire(ctx, u.Name)
+	if err != nil {
+		return attemptResult{err: err}
+	}
+	defer release()
 	start := time.Now()
 	resp, err := h.cfg.Client.Do(hreq)
 	if err != nil {

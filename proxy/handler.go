@@ -76,6 +76,13 @@ type Config struct {
 	// IdleTimeout aborts an upstream body that makes no progress for this
 	// long. Zero means DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// MaxPerUpstream caps the requests in flight to each upstream; an
+	// attempt that finds no free slot within LimitWait moves on to the
+	// next upstream. Zero means no cap.
+	MaxPerUpstream int
+	// LimitWait is how long an attempt waits for a free slot under
+	// MaxPerUpstream. Zero means DefaultLimitWait.
+	LimitWait time.Duration
 	// Logger receives the handler's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time. Nil means time.Now.
@@ -86,6 +93,7 @@ type Config struct {
 const (
 	DefaultMutableTTL  = time.Minute
 	DefaultIdleTimeout = 30 * time.Second
+	DefaultLimitWait   = 5 * time.Second
 )
 
 // Handler serves the module proxy protocol and the checksum-database
@@ -97,6 +105,8 @@ type Handler struct {
 	flight singleflight.Group
 	// sums verifies module files; nil when verification is off.
 	sums *checksum.Verifier
+	// limits caps the requests in flight to each upstream.
+	limits *upstreamLimits
 	// fetches counts the shared fetches in flight, so that shutdown can
 	// wait for them before the store closes.
 	fetches sync.WaitGroup
@@ -112,6 +122,9 @@ func New(ctx context.Context, cfg Config) *Handler {
 	if cfg.MutableTTL <= 0 {
 		cfg.MutableTTL = DefaultMutableTTL
 	}
+	if cfg.LimitWait <= 0 {
+		cfg.LimitWait = DefaultLimitWait
+	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
@@ -121,7 +134,8 @@ func New(ctx context.Context, cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, base: ctx}
+	h := &Handler{cfg: cfg, log: cfg.Logger, base: ctx,
+		limits: &upstreamLimits{max: cfg.MaxPerUpstream, wait: cfg.LimitWait}}
 	if cfg.SumDB != nil {
 		h.sums = checksum.New(checksum.Config{
 			DB:         *cfg.SumDB,

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -69,7 +70,7 @@ func (s *sumdbSource) ReadRemote(ctx context.Context, path string) ([]byte, erro
 		out.Failure = classify(err)
 	}
 	out.Err = err
-	if s.upstream != nil && ctx.Err() == nil {
+	if s.upstream != nil && ctx.Err() == nil && !errors.Is(err, errUpstreamBusy) {
 		s.h.cfg.Router.Report(s.upstream, out)
 	}
 	return data, err
@@ -82,6 +83,11 @@ func (s *sumdbSource) read(ctx context.Context, cancel context.CancelFunc, path 
 		return nil, fmt.Errorf("building request for %s: %w", target, err)
 	}
 	req.Header.Set("User-Agent", "gofailover")
+	release, err := s.h.limits.acquire(ctx, s.name)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	start := time.Now()
 	resp, err := s.h.cfg.Client.Do(req)
 	if err != nil {

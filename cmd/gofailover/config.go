@@ -27,27 +27,28 @@ const envPrefix = "GOFAILOVER_"
 // variable (envPrefix + the env tag) and a command-line flag (the tag in
 // lower case with dashes); the flag wins.
 type Config struct {
-	Listen            string        `env:"LISTEN" envDefault:"127.0.0.1:3131" usage:"address the proxy listens on"`
-	Upstreams         []string      `env:"UPSTREAMS" usage:"comma-separated upstream proxy URLs, in preference order (default: the go command's GOPROXY list without direct, off and this server)"`
-	CacheDir          string        `env:"CACHE_DIR" usage:"cache directory (default: gofailover under the user cache directory)"`
-	SumDB             string        `env:"SUMDB" usage:"checksum database every public .mod and .zip is verified against, as in GOSUMDB: name, name+key, \"name+key url\" or off (default: the go command's GOSUMDB)"`
-	Private           string        `env:"PRIVATE" usage:"comma-separated module path patterns (GOPRIVATE syntax) never verified nor sent to public upstreams (default: the go command's GOPRIVATE and GONOSUMDB)"`
-	PrivateUpstreams  []string      `env:"PRIVATE_UPSTREAMS" usage:"comma-separated upstream proxy URLs for private modules, in preference order (default: none; private modules get 404)"`
-	MutableTTL        time.Duration `env:"MUTABLE_TTL" envDefault:"1m" usage:"how long @v/list, @latest, version queries and /sumdb/*/latest stay fresh"`
-	ConnectTimeout    time.Duration `env:"CONNECT_TIMEOUT" envDefault:"5s" usage:"timeout for connecting to an upstream (TCP and TLS)"`
-	FirstByteTimeout  time.Duration `env:"FIRST_BYTE_TIMEOUT" envDefault:"30s" usage:"timeout for an upstream's response header"`
-	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT" envDefault:"30s" usage:"abort an upstream body that makes no progress for this long"`
-	HealthWindow      time.Duration `env:"HEALTH_WINDOW" envDefault:"5m" usage:"how long an upstream's results count in its latency percentiles and error rate"`
-	BreakerFailures   int           `env:"BREAKER_FAILURES" envDefault:"5" usage:"consecutive failures that open an upstream's circuit breaker"`
-	BreakerErrorRate  float64       `env:"BREAKER_ERROR_RATE" envDefault:"0.5" usage:"error rate over the health window that opens the breaker (0 to 1)"`
-	BreakerMinSamples int           `env:"BREAKER_MIN_SAMPLES" envDefault:"20" usage:"fewest results in the window for the error rate to open the breaker"`
-	BreakerBackoff    time.Duration `env:"BREAKER_BACKOFF" envDefault:"5s" usage:"how long an opened breaker waits before trial requests; doubles while the upstream stays bad"`
-	BreakerMaxBackoff time.Duration `env:"BREAKER_MAX_BACKOFF" envDefault:"5m" usage:"the longest breaker backoff"`
-	BreakerTrials     int           `env:"BREAKER_TRIALS" envDefault:"3" usage:"successful trial requests that close a half-open breaker"`
-	Quarantine        time.Duration `env:"QUARANTINE" envDefault:"30m" usage:"how long an upstream caught serving content that fails checksum verification is kept out"`
-	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s" usage:"how long SIGINT/SIGTERM waits for in-flight requests"`
-	LogLevel          slog.Level    `env:"LOG_LEVEL" envDefault:"info" usage:"log level: debug, info, warn or error"`
-	LogFormat         string        `env:"LOG_FORMAT" envDefault:"text" usage:"log format: text or json"`
+	Listen                 string        `env:"LISTEN" envDefault:"127.0.0.1:3131" usage:"address the proxy listens on"`
+	Upstreams              []string      `env:"UPSTREAMS" usage:"comma-separated upstream proxy URLs, in preference order (default: the go command's GOPROXY list without direct, off and this server)"`
+	CacheDir               string        `env:"CACHE_DIR" usage:"cache directory (default: gofailover under the user cache directory)"`
+	SumDB                  string        `env:"SUMDB" usage:"checksum database every public .mod and .zip is verified against, as in GOSUMDB: name, name+key, \"name+key url\" or off (default: the go command's GOSUMDB)"`
+	Private                string        `env:"PRIVATE" usage:"comma-separated module path patterns (GOPRIVATE syntax) never verified nor sent to public upstreams (default: the go command's GOPRIVATE and GONOSUMDB)"`
+	PrivateUpstreams       []string      `env:"PRIVATE_UPSTREAMS" usage:"comma-separated upstream proxy URLs for private modules, in preference order (default: none; private modules get 404)"`
+	MutableTTL             time.Duration `env:"MUTABLE_TTL" envDefault:"1m" usage:"how long @v/list, @latest, version queries and /sumdb/*/latest stay fresh"`
+	ConnectTimeout         time.Duration `env:"CONNECT_TIMEOUT" envDefault:"5s" usage:"timeout for connecting to an upstream (TCP and TLS)"`
+	FirstByteTimeout       time.Duration `env:"FIRST_BYTE_TIMEOUT" envDefault:"30s" usage:"timeout for an upstream's response header"`
+	IdleTimeout            time.Duration `env:"IDLE_TIMEOUT" envDefault:"30s" usage:"abort an upstream body that makes no progress for this long"`
+	UpstreamMaxConcurrency int           `env:"UPSTREAM_MAX_CONCURRENCY" envDefault:"32" usage:"requests in flight to one upstream at most; a fetch that finds none free within 5s moves on to the next upstream"`
+	HealthWindow           time.Duration `env:"HEALTH_WINDOW" envDefault:"5m" usage:"how long an upstream's results count in its latency percentiles and error rate"`
+	BreakerFailures        int           `env:"BREAKER_FAILURES" envDefault:"5" usage:"consecutive failures that open an upstream's circuit breaker"`
+	BreakerErrorRate       float64       `env:"BREAKER_ERROR_RATE" envDefault:"0.5" usage:"error rate over the health window that opens the breaker (0 to 1)"`
+	BreakerMinSamples      int           `env:"BREAKER_MIN_SAMPLES" envDefault:"20" usage:"fewest results in the window for the error rate to open the breaker"`
+	BreakerBackoff         time.Duration `env:"BREAKER_BACKOFF" envDefault:"5s" usage:"how long an opened breaker waits before trial requests; doubles while the upstream stays bad"`
+	BreakerMaxBackoff      time.Duration `env:"BREAKER_MAX_BACKOFF" envDefault:"5m" usage:"the longest breaker backoff"`
+	BreakerTrials          int           `env:"BREAKER_TRIALS" envDefault:"3" usage:"successful trial requests that close a half-open breaker"`
+	Quarantine             time.Duration `env:"QUARANTINE" envDefault:"30m" usage:"how long an upstream caught serving content that fails checksum verification is kept out"`
+	ShutdownTimeout        time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s" usage:"how long SIGINT/SIGTERM waits for in-flight requests"`
+	LogLevel               slog.Level    `env:"LOG_LEVEL" envDefault:"info" usage:"log level: debug, info, warn or error"`
+	LogFormat              string        `env:"LOG_FORMAT" envDefault:"text" usage:"log format: text or json"`
 
 	// sumDB is SumDB resolved and parsed by validate; nil means off.
 	sumDB *checksum.Database
@@ -181,6 +182,7 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		name string
 		v    int
 	}{
+		{"UPSTREAM_MAX_CONCURRENCY", c.UpstreamMaxConcurrency},
 		{"BREAKER_FAILURES", c.BreakerFailures},
 		{"BREAKER_MIN_SAMPLES", c.BreakerMinSamples},
 		{"BREAKER_TRIALS", c.BreakerTrials},

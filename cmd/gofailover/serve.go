@@ -96,9 +96,10 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 			Connect:   cfg.ConnectTimeout,
 			FirstByte: cfg.FirstByteTimeout,
 		}),
-		MutableTTL:  cfg.MutableTTL,
-		IdleTimeout: cfg.IdleTimeout,
-		Logger:      log.With("component", "proxy"),
+		MutableTTL:     cfg.MutableTTL,
+		MaxPerUpstream: cfg.UpstreamMaxConcurrency,
+		IdleTimeout:    cfg.IdleTimeout,
+		Logger:         log.With("component", "proxy"),
 	})
 	s := &server{
 		cfg:      cfg,

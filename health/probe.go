@@ -1,0 +1,486 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+)
+
+// HTTPDoer sends HTTP requests; *http.Client is one.
+type HTTPDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// ProbeKind names one of the requests a probe makes to an upstream.
+type ProbeKind string
+
+// The probe requests, in the order they are made.
+const (
+	// ProbeSumDB is GET <upstream>/sumdb/<ProbeConfig.SumDB>/supported.
+	ProbeSumDB ProbeKind = "sumdb-supported"
+	// ProbeList is GET <upstream>/<escaped ProbeConfig.Module>/@v/list.
+	ProbeList ProbeKind = "list"
+	// ProbeInfo is GET <upstream>/<escaped module>/@v/<escaped ProbeConfig.Version>.info.
+	ProbeInfo ProbeKind = "info"
+)
+
+// ProbeConfig configures a Prober. A zero duration or fraction means its
+// default.
+type ProbeConfig struct {
+	// Interval is the time between the end of one probe round of an
+	// upstream and the start of the next, before jitter. Default 15s.
+	Interval time.Duration
+	// Jitter spreads each interval uniformly over ±Jitter×Interval, so that
+	// probes do not fall into lockstep. Default 0.1; negative means none;
+	// at most 0.5.
+	Jitter float64
+	// Timeout bounds each probe request, body included. Default 10s.
+	Timeout time.Duration
+	// SumDB is the checksum database name (such as the name part of
+	// GOSUMDB) whose supported endpoint is probed; empty means none.
+	SumDB string
+	// Module is the module path whose @v/list is probed: a widely used
+	// public module every mirror should have. Empty means no module probes.
+	Module string
+	// Version is a canonical version of Module whose .info is probed as
+	// well; empty means only the list.
+	Version string
+	// MaxRetryAfter caps how long an upstream's Retry-After postpones its
+	// next probe round. Default 10m.
+	MaxRetryAfter time.Duration
+	// Logger receives probe logs: a warning when an upstream starts failing
+	// its probes, info when it recovers, debug for every probe. Nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// Probe defaults.
+const (
+	DefaultProbeInterval = 15 * time.Second
+	DefaultProbeJitter   = 0.1
+	DefaultProbeTimeout  = 10 * time.Second
+	// maxProbeBody bounds a probe body read; a longer one is FailTooLarge.
+	maxProbeBody = 1 << 20
+	// maxReasonBody bounds the body read from a non-200 answer.
+	maxReasonBody = 4 << 10
+)
+
+// Validate checks the probe targets: a checksum database name that is one
+// path element, a valid module path, and a canonical version of it (which
+// requires a module).
+func (c ProbeConfig) Validate() error {
+	if c.SumDB != "" {
+		if strings.ContainsAny(c.SumDB, "/\\?#% ") || c.SumDB == "." || c.SumDB == ".." {
+			return fmt.Errorf("probe checksum database name %q is not a host name", c.SumDB)
+		}
+	}
+	if c.Module != "" {
+		if err := module.CheckPath(c.Module); err != nil {
+			return fmt.Errorf("probe module: %w", err)
+		}
+	}
+	if c.Version != "" {
+		if c.Module == "" {
+			return fmt.Errorf("probe version %q given without a probe module", c.Version)
+		}
+		if err := module.Check(c.Module, c.Version); err != nil {
+			return fmt.Errorf("probe version: %w", err)
+		}
+		if module.CanonicalVersion(c.Version) != c.Version {
+			return fmt.Errorf("probe version %q is not canonical (%q)", c.Version, module.CanonicalVersion(c.Version))
+		}
+	}
+	return nil
+}
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c ProbeConfig) withDefaults() ProbeConfig {
+	if c.Interval <= 0 {
+		c.Interval = DefaultProbeInterval
+	}
+	switch {
+	case c.Jitter == 0:
+		c.Jitter = DefaultProbeJitter
+	case c.Jitter < 0:
+		c.Jitter = 0
+	case c.Jitter > 0.5:
+		c.Jitter = 0.5
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultProbeTimeout
+	}
+	if c.MaxRetryAfter <= 0 {
+		c.MaxRetryAfter = DefaultConfig().MaxRetryAfter
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// EndpointResult is what one probe request showed.
+type EndpointResult struct {
+	// Kind is the request made.
+	Kind ProbeKind
+	// URL is the request URL without credentials.
+	URL string
+	// Outcome is what it showed, as reported to the Pool.
+	Outcome Outcome
+	// Reported says whether Outcome was reported to the Pool. It is false
+	// when the probe was skipped or cut short by the caller's context,
+	// which says nothing about the upstream.
+	Reported bool
+	// Skipped says the request was not made: an earlier probe of the same
+	// round could not reach the upstream or was told to back off, or the
+	// caller's context was done.
+	Skipped bool
+}
+
+// ProbeResult is one probe round of one upstream.
+type ProbeResult struct {
+	// Upstream is the upstream probed.
+	Upstream *Upstream
+	// Endpoints holds one result per configured probe request, in the
+	// order of the ProbeKind constants.
+	Endpoints []EndpointResult
+}
+
+// OK reports whether every probe request of the round was made and gave an
+// answer (FailNone; a 404 or 410 is an answer).
+func (r ProbeResult) OK() bool {
+	for _, e := range r.Endpoints {
+		if e.Skipped || e.Outcome.Failure != FailNone {
+			return false
+		}
+	}
+	return true
+}
+
+// Failed returns the first endpoint of the round that failed, if any.
+func (r ProbeResult) Failed() (EndpointResult, bool) {
+	for _, e := range r.Endpoints {
+		if !e.Skipped && e.Outcome.Failure != FailNone {
+			return e, true
+		}
+	}
+	return EndpointResult{}, false
+}
+
+// RetryAfter is the longest Retry-After the upstream sent in the round.
+func (r ProbeResult) RetryAfter() time.Duration {
+	var d time.Duration
+	for _, e := range r.Endpoints {
+		d = max(d, e.Outcome.RetryAfter)
+	}
+	return d
+}
+
+// probeSpec is one configured probe request: its kind, protocol path
+// (appended to the upstream's base URL) and, for .info, the version
+// expected in the answer.
+type probeSpec struct {
+	kind    ProbeKind
+	path    string
+	version string
+}
+
+// Prober actively probes every upstream of a Pool in the background with
+// cheap protocol requests that exercise a mirror the way the go command
+// does (see ProbeKind), and reports each request's Outcome to the Pool, so
+// that a failing mirror is noticed, and a recovered one taken back, without
+// a user request paying for it.
+//
+// Each upstream is probed by its own goroutine; its requests run one after
+// another, each with its own timeout. Probing never holds up serving: it
+// shares nothing with requests but the Pool's brief Report.
+type Prober struct {
+	pool   *Pool
+	cfg    ProbeConfig
+	client HTTPDoer
+	clock  Clock
+	log    *slog.Logger
+	specs  []probeSpec
+
+	// rand returns a number in [0, 1) for jitter.
+	rand func() float64
+	// wait waits d or until ctx is done, reporting whether d passed.
+	wait func(ctx context.Context, d time.Duration) bool
+}
+
+// NewProber returns a Prober of pool's upstreams. Zero fields of cfg take
+// their defaults; a probe target that fails cfg.Validate is logged and
+// left out. A nil client means http.DefaultClient; a nil clock means
+// SystemClock (the clock times the probes and reads Retry-After dates;
+// waiting between rounds uses real timers).
+func NewProber(pool *Pool, cfg ProbeConfig, client HTTPDoer, clock Clock) *Prober {
+	cfg = cfg.withDefaults()
+	if client == nil {
+		client = http.DefaultClient
+	}
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	p := &Prober{
+		pool:   pool,
+		cfg:    cfg,
+		client: client,
+		clock:  clock,
+		log:    cfg.Logger,
+		rand:   rand.Float64,
+		wait:   waitTimer,
+	}
+	if err := cfg.Validate(); err != nil {
+		p.log.Error("probe configuration is invalid; leaving out what is wrong", "err", err)
+	}
+	if cfg.SumDB != "" && (ProbeConfig{SumDB: cfg.SumDB}).Validate() == nil {
+		p.specs = append(p.specs, probeSpec{kind: ProbeSumDB, path: "/sumdb/" + cfg.SumDB + "/supported"})
+	}
+	if cfg.Module != "" {
+		if esc, err := module.EscapePath(cfg.Module); err == nil {
+			p.specs = append(p.specs, probeSpec{kind: ProbeList, path: "/" + esc + "/@v/list"})
+			if cfg.Version != "" && (ProbeConfig{Module: cfg.Module, Version: cfg.Version}).Validate() == nil {
+				if ev, err := module.EscapeVersion(cfg.Version); err == nil {
+					p.specs = append(p.specs, probeSpec{kind: ProbeInfo, path: "/" + esc + "/@v/" + ev + ".info", version: cfg.Version})
+				}
+			}
+		}
+	}
+	return p
+}
+
+// Run probes every upstream every interval (with jitter, and no sooner than
+// a Retry-After the upstream sent allows), starting at once, until ctx is
+// done; then it waits for its goroutines and returns. A probe in flight
+// when ctx is done is abandoned and not reported.
+func (p *Prober) Run(ctx context.Context) {
+	if len(p.specs) == 0 {
+		p.log.Info("active probing is off: no probe module or checksum database configured")
+		<-ctx.Done()
+		return
+	}
+	var wg sync.WaitGroup
+	for _, u := range p.pool.Upstreams() {
+		wg.Go(func() { p.loop(ctx, u) })
+	}
+	wg.Wait()
+}
+
+// loop probes u until ctx is done.
+func (p *Prober) loop(ctx context.Context, u *Upstream) {
+	failing := false
+	for {
+		r := p.probeUpstream(ctx, u)
+		if ctx.Err() != nil {
+			return
+		}
+		if e, bad := r.Failed(); bad && !failing {
+			p.log.Warn("upstream is failing its probes", "upstream", u.Name, "probe", e.Kind,
+				"status", e.Outcome.Status, "failure", e.Outcome.Failure, "err", e.Outcome.Err)
+		} else if !bad && failing {
+			p.log.Info("upstream passes its probes again", "upstream", u.Name)
+		}
+		_, failing = r.Failed()
+		if !p.wait(ctx, p.next(r)) {
+			return
+		}
+	}
+}
+
+// next returns how long to wait after round r: the jittered interval, or
+// the upstream's Retry-After (capped) if that is longer.
+func (p *Prober) next(r ProbeResult) time.Duration {
+	d := jitter(p.cfg.Interval, p.cfg.Jitter, p.rand())
+	if ra := min(r.RetryAfter(), p.cfg.MaxRetryAfter); ra > d {
+		d = ra
+	}
+	return d
+}
+
+// jitter spreads d uniformly over d×(1±frac), given x uniform in [0, 1).
+func jitter(d time.Duration, frac, x float64) time.Duration {
+	return time.Duration(float64(d) * (1 + frac*(2*x-1)))
+}
+
+// waitTimer waits d on a real timer, or until ctx is done; it reports
+// whether d passed.
+func waitTimer(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// ProbeOnce runs one probe round of every upstream, all concurrently, and
+// returns the results in the pool's upstream order. Each outcome is
+// reported to the Pool unless ctx was done first.
+func (p *Prober) ProbeOnce(ctx context.Context) []ProbeResult {
+	ups := p.pool.Upstreams()
+	out := make([]ProbeResult, len(ups))
+	var wg sync.WaitGroup
+	for i, u := range ups {
+		wg.Go(func() { out[i] = p.probeUpstream(ctx, u) })
+	}
+	wg.Wait()
+	return out
+}
+
+// probeUpstream runs one probe round of u: the requests one after another,
+// skipping the rest once the upstream cannot be reached or asks to be left
+// alone.
+func (p *Prober) probeUpstream(ctx context.Context, u *Upstream) ProbeResult {
+	r := ProbeResult{Upstream: u, Endpoints: make([]EndpointResult, len(p.specs))}
+	skip := false
+	for i, s := range p.specs {
+		e := &r.Endpoints[i]
+		e.Kind, e.URL = s.kind, probeURL(u.URL, s.path, true)
+		if skip || ctx.Err() != nil {
+			e.Skipped = true
+			continue
+		}
+		e.Outcome = p.probe(ctx, u, s)
+		if ctx.Err() != nil {
+			// Cut short by the caller: says nothing about the upstream.
+			continue
+		}
+		p.pool.Report(u, e.Outcome)
+		e.Reported = true
+		o := &e.Outcome
+		p.log.Debug("probe", "upstream", u.Name, "probe", s.kind, "status", o.Status,
+			"failure", o.Failure, "first_byte", o.FirstByte, "total", o.Total, "err", o.Err)
+		if o.Status == 0 && o.Failure != FailNone || o.Failure == FailRateLimit {
+			skip = true
+		}
+	}
+	return r
+}
+
+// probe makes one probe request of u and returns its outcome.
+func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outcome) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probeURL(u.URL, s.path, false), nil)
+	if err != nil {
+		return Outcome{Failure: FailOther, Err: fmt.Errorf("building %s probe request: %w", s.kind, err)}
+	}
+	req.Header.Set("User-Agent", "gofailover-probe")
+	start := p.clock.Now()
+	resp, err := p.client.Do(req)
+	if err != nil {
+		out.Total = p.clock.Now().Sub(start)
+		out.Failure, out.Err = Classify(err), fmt.Errorf("%s probe: %w", s.kind, err)
+		return out
+	}
+	defer resp.Body.Close()
+	out.Status = resp.StatusCode
+	out.FirstByte = p.clock.Now().Sub(start)
+
+	if resp.StatusCode != http.StatusOK {
+		reason, _ := io.ReadAll(io.LimitReader(resp.Body, maxReasonBody))
+		out.Total = p.clock.Now().Sub(start)
+		switch code := resp.StatusCode; {
+		case code == http.StatusNotFound || code == http.StatusGone:
+			// An answer: the upstream works, it just does not have this.
+			return out
+		case code == http.StatusTooManyRequests:
+			out.Failure = FailRateLimit
+			out.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), p.clock.Now())
+		case code >= 500:
+			out.Failure = FailStatus5xx
+			out.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), p.clock.Now())
+		default:
+			out.Failure = FailBadStatus
+		}
+		out.Err = fmt.Errorf("%s probe: upstream answered %s%s", s.kind, resp.Status, firstLine(reason))
+		return out
+	}
+
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxProbeBody+1))
+	out.Total = p.clock.Now().Sub(start)
+	switch {
+	case err != nil:
+		out.Failure, out.Err = Classify(err), fmt.Errorf("reading %s probe body: %w", s.kind, err)
+		if out.Failure == FailOther && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			out.Failure = FailTimeout
+		}
+	case len(body) > maxProbeBody:
+		out.Failure, out.Err = FailTooLarge, fmt.Errorf("%s probe: body exceeds %d bytes", s.kind, maxProbeBody)
+	default:
+		if err := checkBody(s, body); err != nil {
+			out.Failure, out.Err = FailBadBody, fmt.Errorf("%s probe: %w", s.kind, err)
+		}
+	}
+	return out
+}
+
+// checkBody checks a 200 body the way the go command would read it: a list
+// has a version at the start of every non-empty line; an .info is JSON
+// naming the version asked for.
+func checkBody(s probeSpec, body []byte) error {
+	switch s.kind {
+	case ProbeList:
+		for i, line := range strings.Split(string(body), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 0 {
+				continue
+			}
+			if !semver.IsValid(f[0]) {
+				return fmt.Errorf("line %d of the list is not a version: %q", i+1, truncate(line, 80))
+			}
+		}
+	case ProbeInfo:
+		var info struct{ Version string }
+		if err := json.Unmarshal(bytes.TrimSpace(body), &info); err != nil {
+			return fmt.Errorf("body is not version JSON: %w", err)
+		}
+		if info.Version != s.version {
+			return fmt.Errorf("body names version %q, want %q", truncate(info.Version, 80), s.version)
+		}
+	}
+	return nil
+}
+
+// probeURL appends a protocol path to an upstream base URL, without its
+// credentials when redacted.
+func probeURL(base *url.URL, path string, redacted bool) string {
+	u := *base
+	u.Path = base.Path + path
+	u.RawPath = ""
+	if redacted {
+		return u.Redacted()
+	}
+	return u.String()
+}
+
+// firstLine returns ": " and the first line of an error body, or "".
+func firstLine(b []byte) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	if line = strings.TrimSpace(line); line == "" {
+		return ""
+	}
+	return ": " + truncate(line, 200)
+}
+
+// truncate shortens s to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
