@@ -501,3 +501,21 @@ func BenchmarkCandidatesCached(b *testing.B) {
 		}
 	})
 }
+
+func TestLatencyP95(t *testing.T) {
+	clock := NewFakeClock(time.Unix(1700000000, 0))
+	ups := []*Upstream{{Name: "a", Rank: 0}, {Name: "b", Rank: 1}}
+	p := NewPool(ups, Config{}, clock)
+	if _, ok := p.LatencyP95(ups[0]); ok {
+		t.Fatal("a latency is known before any report")
+	}
+	for i := 1; i <= 100; i++ {
+		p.Report(ups[0], Outcome{Status: 200, FirstByte: time.Duration(i) * time.Millisecond})
+	}
+	if got, ok := p.LatencyP95(ups[0]); !ok || got != 95*time.Millisecond {
+		t.Errorf("p95 = %v, %v; want 95ms", got, ok)
+	}
+	if _, ok := p.LatencyP95(&Upstream{Name: "stranger"}); ok {
+		t.Error("an upstream outside the pool has a latency")
+	}
+}

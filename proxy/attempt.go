@@ -50,13 +50,14 @@ type attemptResult struct {
 }
 
 // attempt sends req to one upstream, reads and checks the body, and reports
-// the outcome to the router.
-func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *Request) attemptResult {
+// the outcome to the router. When the response header arrives it sends on
+// headers, if not nil (which must have room: it is never waited on).
+func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *Request, headers chan<- struct{}) attemptResult {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	start := time.Now()
 	var out health.Outcome
-	res := h.roundTrip(ctx, cancel, u, req, &out)
+	res := h.roundTrip(ctx, cancel, u, req, &out, headers)
 	out.Total = time.Since(start)
 	if res.err != nil {
 		out.Err = res.err
@@ -86,7 +87,7 @@ func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *Request)
 }
 
 // roundTrip does the request and reads the body, filling in out.
-func (h *Handler) roundTrip(ctx context.Context, cancel context.CancelFunc, u *health.Upstream, req *Request, out *health.Outcome) attemptResult {
+func (h *Handler) roundTrip(ctx context.Context, cancel context.CancelFunc, u *health.Upstream, req *Request, out *health.Outcome, headers chan<- struct{}) attemptResult {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, upstreamURL(u.URL, req.Path), nil)
 	if err != nil {
 		return attemptResult{err: fmt.Errorf("building request: %w", err)}
@@ -105,6 +106,9 @@ func (h *Handler) roundTrip(ctx context.Context, cancel context.CancelFunc, u *h
 	defer resp.Body.Close()
 	out.Status = resp.StatusCode
 	out.FirstByte = time.Since(start)
+	if headers != nil {
+		headers <- struct{}{}
+	}
 	body := newIdleReader(resp.Body, h.cfg.IdleTimeout, cancel)
 	defer body.stop()
 

@@ -27,43 +27,67 @@ type answer struct {
 
 // fetch asks the upstreams, best first, until one serves the answer, and
 // stores what it got. It runs once per key at a time (see Handler.serve).
+// Immutable answers are hedged (see fetchHedged).
 func (h *Handler) fetch(req *Request) *answer {
-	ctx := h.base
-	var (
-		notFound []string // upstreams that said the answer does not exist
-		failed   []string // upstreams that gave no answer
-	)
 	h.prefetchLookup(req)
 	candidates := h.router(req).Candidates()
-	for _, u := range candidates {
-		if ctx.Err() != nil {
-			failed = append(failed, "shutting down")
-			break
-		}
-		got := h.attempt(ctx, u, req)
-		switch {
-		case got.stop != nil:
-			return got.stop
-		case got.err != nil:
-			failed = append(failed, fmt.Sprintf("%s: %v", u.Name, got.err))
-			if got.blob != nil {
-				got.blob.Discard()
-			}
-		case got.status != http.StatusOK:
-			notFound = append(notFound, fmt.Sprintf("%s: %d %s", u.Name, got.status, got.reason))
-		default:
-			return h.commit(req, u, got)
-		}
-	}
-	if len(notFound) > 0 {
-		reason := "not found: " + strings.Join(notFound, "; ")
-		h.remember(req, http.StatusNotFound, reason)
-		return &answer{status: http.StatusNotFound, reason: reason}
-	}
 	if len(candidates) == 0 {
 		return &answer{status: http.StatusBadGateway, reason: "no upstream is configured for this request"}
 	}
-	reason := "no upstream served a usable answer: " + strings.Join(failed, "; ")
+	if req.Immutable && h.hedges != nil {
+		return h.fetchHedged(req, candidates)
+	}
+	var tally attemptTally
+	for _, u := range candidates {
+		if h.base.Err() != nil {
+			tally.failed = append(tally.failed, "shutting down")
+			break
+		}
+		got := h.attempt(h.base, u, req, nil)
+		if ans := tally.add(u, got); ans != nil {
+			return ans
+		}
+		if got.err == nil && got.status == http.StatusOK {
+			return h.commit(req, u, got)
+		}
+	}
+	return h.conclude(req, tally)
+}
+
+// attemptTally collects what the upstreams that did not serve an answer
+// said.
+type attemptTally struct {
+	notFound []string // upstreams that said the answer does not exist
+	failed   []string // upstreams that gave no usable answer
+}
+
+// add records an attempt that did not serve the answer. It returns the
+// answer to the whole request when the attempt ended it (a verification
+// failure no other upstream can cure).
+func (t *attemptTally) add(u *health.Upstream, got attemptResult) *answer {
+	switch {
+	case got.stop != nil:
+		return got.stop
+	case got.err != nil:
+		t.failed = append(t.failed, fmt.Sprintf("%s: %v", u.Name, got.err))
+		if got.blob != nil {
+			got.blob.Discard()
+		}
+	case got.status != http.StatusOK:
+		t.notFound = append(t.notFound, fmt.Sprintf("%s: %d %s", u.Name, got.status, got.reason))
+	}
+	return nil
+}
+
+// conclude answers a request no upstream served: 404 when one said the
+// answer does not exist, else 502 naming what each did.
+func (h *Handler) conclude(req *Request, t attemptTally) *answer {
+	if len(t.notFound) > 0 {
+		reason := "not found: " + strings.Join(t.notFound, "; ")
+		h.remember(req, http.StatusNotFound, reason)
+		return &answer{status: http.StatusNotFound, reason: reason}
+	}
+	reason := "no upstream served a usable answer: " + strings.Join(t.failed, "; ")
 	h.log.Warn("fetch failed on every upstream", "key", req.Path, "reason", reason)
 	return &answer{status: http.StatusBadGateway, reason: reason}
 }

@@ -83,6 +83,16 @@ type Config struct {
 	// LimitWait is how long an attempt waits for a free slot under
 	// MaxPerUpstream. Zero means DefaultLimitWait.
 	LimitWait time.Duration
+	// HedgeFloor and HedgeCeiling bound the hedge delay of immutable
+	// answers: how long an upstream may go without a response header
+	// before the request also goes to the next candidate. Within them the
+	// delay is the upstream's recent p95 time to first byte (when the
+	// Router knows it). Zero means DefaultHedgeFloor, DefaultHedgeCeiling.
+	HedgeFloor, HedgeCeiling time.Duration
+	// HedgeBudget caps hedged requests at this share of the other upstream
+	// requests over about a minute. Zero means DefaultHedgeBudget; a
+	// negative value turns hedging off.
+	HedgeBudget float64
 	// Logger receives the handler's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time. Nil means time.Now.
@@ -107,6 +117,8 @@ type Handler struct {
 	sums *checksum.Verifier
 	// limits caps the requests in flight to each upstream.
 	limits *upstreamLimits
+	// hedges keeps hedged requests within budget; nil when hedging is off.
+	hedges *hedgeBudget
 	// fetches counts the shared fetches in flight, so that shutdown can
 	// wait for them before the store closes.
 	fetches sync.WaitGroup
@@ -122,6 +134,15 @@ func New(ctx context.Context, cfg Config) *Handler {
 	if cfg.MutableTTL <= 0 {
 		cfg.MutableTTL = DefaultMutableTTL
 	}
+	if cfg.HedgeFloor <= 0 {
+		cfg.HedgeFloor = DefaultHedgeFloor
+	}
+	if cfg.HedgeCeiling <= 0 {
+		cfg.HedgeCeiling = DefaultHedgeCeiling
+	}
+	if cfg.HedgeBudget == 0 {
+		cfg.HedgeBudget = DefaultHedgeBudget
+	}
 	if cfg.LimitWait <= 0 {
 		cfg.LimitWait = DefaultLimitWait
 	}
@@ -136,6 +157,9 @@ func New(ctx context.Context, cfg Config) *Handler {
 	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, base: ctx,
 		limits: &upstreamLimits{max: cfg.MaxPerUpstream, wait: cfg.LimitWait}}
+	if cfg.HedgeBudget > 0 {
+		h.hedges = &hedgeBudget{ratio: cfg.HedgeBudget, now: cfg.Now, start: cfg.Now()}
+	}
 	if cfg.SumDB != nil {
 		h.sums = checksum.New(checksum.Config{
 			DB:         *cfg.SumDB,

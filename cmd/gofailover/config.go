@@ -38,6 +38,9 @@ type Config struct {
 	FirstByteTimeout       time.Duration `env:"FIRST_BYTE_TIMEOUT" envDefault:"30s" usage:"timeout for an upstream's response header"`
 	IdleTimeout            time.Duration `env:"IDLE_TIMEOUT" envDefault:"30s" usage:"abort an upstream body that makes no progress for this long"`
 	UpstreamMaxConcurrency int           `env:"UPSTREAM_MAX_CONCURRENCY" envDefault:"32" usage:"requests in flight to one upstream at most; a fetch that finds none free within 5s moves on to the next upstream"`
+	HedgeFloor             time.Duration `env:"HEDGE_FLOOR" envDefault:"100ms" usage:"shortest wait for an upstream's response header before a .info/.mod/.zip request also goes to the next upstream (the wait is the upstream's recent p95)"`
+	HedgeCeiling           time.Duration `env:"HEDGE_CEILING" envDefault:"2s" usage:"longest such wait, and the wait for an upstream with no recent latency"`
+	HedgeBudget            float64       `env:"HEDGE_BUDGET" envDefault:"0.1" usage:"hedged requests at most, as a share of the other upstream requests over a minute; 0 turns hedging off"`
 	HealthWindow           time.Duration `env:"HEALTH_WINDOW" envDefault:"5m" usage:"how long an upstream's results count in its latency percentiles and error rate"`
 	BreakerFailures        int           `env:"BREAKER_FAILURES" envDefault:"5" usage:"consecutive failures that open an upstream's circuit breaker"`
 	BreakerErrorRate       float64       `env:"BREAKER_ERROR_RATE" envDefault:"0.5" usage:"error rate over the health window that opens the breaker (0 to 1)"`
@@ -173,6 +176,8 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		{"BREAKER_BACKOFF", c.BreakerBackoff},
 		{"BREAKER_MAX_BACKOFF", c.BreakerMaxBackoff},
 		{"QUARANTINE", c.Quarantine},
+		{"HEDGE_FLOOR", c.HedgeFloor},
+		{"HEDGE_CEILING", c.HedgeCeiling},
 	} {
 		if d.v <= 0 {
 			return configErrorf("%s%s: must be a positive duration, got %v", envPrefix, d.name, d.v)
@@ -190,6 +195,12 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		if n.v <= 0 {
 			return configErrorf("%s%s: must be a positive number, got %d", envPrefix, n.name, n.v)
 		}
+	}
+	if c.HedgeBudget < 0 || c.HedgeBudget > 1 {
+		return configErrorf("%sHEDGE_BUDGET: must be from 0 to 1, got %v", envPrefix, c.HedgeBudget)
+	}
+	if c.HedgeCeiling < c.HedgeFloor {
+		return configErrorf("%sHEDGE_CEILING: %v is shorter than %sHEDGE_FLOOR (%v)", envPrefix, c.HedgeCeiling, envPrefix, c.HedgeFloor)
 	}
 	if c.BreakerErrorRate <= 0 || c.BreakerErrorRate > 1 {
 		return configErrorf("%sBREAKER_ERROR_RATE: must be above 0 and at most 1, got %v", envPrefix, c.BreakerErrorRate)
@@ -316,6 +327,14 @@ func (c *Config) healthConfig() health.Config {
 	hc.HalfOpenSuccesses = c.BreakerTrials
 	hc.Quarantine = c.Quarantine
 	return hc
+}
+
+// hedgeBudget is the proxy's HedgeBudget: the setting, with 0 meaning off.
+func (c *Config) hedgeBudget() float64 {
+	if c.HedgeBudget == 0 {
+		return -1
+	}
+	return c.HedgeBudget
 }
 
 // printSettings writes the table of settings for --help.

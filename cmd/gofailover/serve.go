@@ -98,6 +98,9 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		}),
 		MutableTTL:     cfg.MutableTTL,
 		MaxPerUpstream: cfg.UpstreamMaxConcurrency,
+		HedgeFloor:     cfg.HedgeFloor,
+		HedgeCeiling:   cfg.HedgeCeiling,
+		HedgeBudget:    cfg.hedgeBudget(),
 		IdleTimeout:    cfg.IdleTimeout,
 		Logger:         log.With("component", "proxy"),
 	})

@@ -1,0 +1,157 @@
+package proxy
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gofailover/gofailover/health"
+)
+
+// Hedging defaults.
+const (
+	DefaultHedgeFloor   = 100 * time.Millisecond
+	DefaultHedgeCeiling = 2 * time.Second
+	DefaultHedgeBudget  = 0.1
+)
+
+// latencies is what a Router may also offer: an upstream's recent p95 time
+// to first byte, from which the hedge delay is derived.
+type latencies interface {
+	LatencyP95(u *health.Upstream) (time.Duration, bool)
+}
+
+// hedgeDelay is how long an attempt on u may go without a response header
+// before the same request goes to the next candidate too: u's recent p95,
+// within the floor and ceiling; the ceiling when nothing is known of u.
+func (h *Handler) hedgeDelay(req *Request, u *health.Upstream) time.Duration {
+	if l, ok := h.router(req).(latencies); ok {
+		if p95, known := l.LatencyP95(u); known {
+			return min(max(p95, h.cfg.HedgeFloor), h.cfg.HedgeCeiling)
+		}
+	}
+	return h.cfg.HedgeCeiling
+}
+
+// fetchHedged is fetch for immutable answers. It starts on the first
+// candidate; when that has not started answering within its hedge delay,
+// the same request goes to the next candidate as well (within the hedge
+// budget), and so on. The first usable answer wins and the others are
+// cancelled. A failed attempt moves on to the next candidate at once.
+func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answer {
+	ctx, cancel := context.WithCancel(h.base)
+	defer cancel()
+	type done struct {
+		u      *health.Upstream
+		got    attemptResult
+		hedged bool
+	}
+	results := make(chan done, len(candidates))
+	headers := make(chan struct{}, len(candidates))
+	next, running := 0, 0
+	launch := func(hedged bool) {
+		u := candidates[next]
+		next++
+		running++
+		h.hedges.attempt(hedged)
+		go func() { results <- done{u, h.attempt(ctx, u, req, headers), hedged} }()
+	}
+
+	var (
+		tally     attemptTally
+		winner    *done
+		final     *answer
+		answering bool // an attempt has its response header: no more hedging
+	)
+	launch(false)
+	timer := time.NewTimer(h.hedgeDelay(req, candidates[0]))
+	defer timer.Stop()
+	for running > 0 && winner == nil && final == nil {
+		select {
+		case d := <-results:
+			running--
+			if d.got.err == nil && d.got.status == http.StatusOK {
+				winner = &d
+				if d.hedged {
+					h.log.Debug("hedged request won", "upstream", d.u.Name, "key", req.Path)
+				}
+				break
+			}
+			final = tally.add(d.u, d.got)
+			if final == nil && running == 0 && next < len(candidates) && ctx.Err() == nil {
+				launch(false)
+				answering = false
+				timer.Reset(h.hedgeDelay(req, candidates[next-1]))
+			}
+		case <-headers:
+			answering = true
+		case <-timer.C:
+			if !answering && next < len(candidates) && h.hedges.allow() {
+				h.log.Debug("hedging: no answer yet", "key", req.Path, "waiting_on", candidates[next-1].Name, "next", candidates[next].Name)
+				launch(true)
+				timer.Reset(h.hedgeDelay(req, candidates[next-1]))
+			}
+		}
+	}
+	// The losers are cancelled; their partial bodies are thrown away.
+	cancel()
+	for ; running > 0; running-- {
+		if d := <-results; d.got.blob != nil {
+			d.got.blob.Discard()
+		}
+	}
+	switch {
+	case winner != nil:
+		return h.commit(req, winner.u, winner.got)
+	case final != nil:
+		return final
+	}
+	return h.conclude(req, tally)
+}
+
+// hedgeBudget keeps hedged requests to a share of all upstream attempts
+// over about the last minute.
+type hedgeBudget struct {
+	ratio float64
+	now   func() time.Time
+
+	mu           sync.Mutex
+	start        time.Time // of the current one-minute bucket
+	attempts     int       // in the current bucket
+	hedges       int
+	prevAttempts int // in the previous bucket
+	prevHedges   int
+}
+
+// rotate moves to a new bucket when the current one is a minute old.
+func (b *hedgeBudget) rotate(now time.Time) {
+	switch age := now.Sub(b.start); {
+	case age >= 2*time.Minute:
+		b.start, b.prevAttempts, b.prevHedges, b.attempts, b.hedges = now, 0, 0, 0, 0
+	case age >= time.Minute:
+		b.start, b.prevAttempts, b.prevHedges, b.attempts, b.hedges = now, b.attempts, b.hedges, 0, 0
+	}
+}
+
+// attempt counts one upstream attempt, hedged or not.
+func (b *hedgeBudget) attempt(hedged bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rotate(b.now())
+	b.attempts++
+	if hedged {
+		b.hedges++
+	}
+}
+
+// allow reports whether one more hedge keeps hedges within the ratio of
+// the attempts that are not hedges.
+func (b *hedgeBudget) allow() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rotate(b.now())
+	hedges := b.hedges + b.prevHedges
+	plain := b.attempts + b.prevAttempts - hedges
+	return float64(hedges+1) <= b.ratio*float64(plain)
+}

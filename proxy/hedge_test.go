@@ -1,0 +1,97 @@
+package proxy_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gofailover/gofailover/cache"
+	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/proxy"
+	"github.com/gofailover/gofailover/proxy/mirrortest"
+)
+
+// hedgeRig is a handler in front of a slow and a fast mirror with the
+// given hedge budget.
+func hedgeRig(t *testing.T, budget float64) (*httptest.Server, *cache.Store, *mirrortest.Mirror, *mirrortest.Mirror) {
+	t.Helper()
+	mods := mirrortest.TestdataModules(t)
+	slow := mirrortest.NewMirror(nil, mods...)
+	fast := mirrortest.NewMirror(nil, mods...)
+	t.Cleanup(slow.Close)
+	t.Cleanup(fast.Close)
+	slow.SetFault(mirrortest.Slow(3 * time.Second).OnSuffix(".zip"))
+	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := health.NewUpstreams([]string{slow.URL(), fast.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := proxy.New(ctx, proxy.Config{
+		Store: store, Router: health.Static(ups),
+		HedgeFloor: 50 * time.Millisecond, HedgeCeiling: 100 * time.Millisecond, HedgeBudget: budget,
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		h.Wait()
+		store.Close()
+	})
+	return srv, store, slow, fast
+}
+
+// TestHedgedRequestWins: the preferred mirror does not start answering a
+// zip within the hedge delay, so the request also goes to the next one,
+// whose answer wins; the slow attempt is abandoned.
+func TestHedgedRequestWins(t *testing.T) {
+	srv, store, slow, fast := hedgeRig(t, 1.0)
+	// One plain request first, so the budget (hedges per plain request)
+	// has room for a hedge.
+	if resp, err := http.Get(srv.URL + "/example.com/lib/@v/v1.1.0.info"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("warm-up: %v %v", resp, err)
+	}
+	const zip = "/example.com/lib/@v/v1.1.0.zip"
+	resp, err := http.Get(srv.URL + zip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", zip, resp.Status)
+	}
+	e, err := store.Lookup(zip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Upstream != fast.URL() {
+		t.Errorf("the zip came from %s, want the hedge target %s", e.Upstream, fast.URL())
+	}
+	if slow.Count(zip) != 1 || fast.Count(zip) != 1 {
+		t.Errorf("slow mirror asked %d times, fast %d: want the first attempt and one hedge", slow.Count(zip), fast.Count(zip))
+	}
+}
+
+// TestHedgingStaysWithinBudget: with no budget for hedges the request
+// waits for the preferred mirror.
+func TestHedgingStaysWithinBudget(t *testing.T) {
+	srv, store, slow, fast := hedgeRig(t, 0.0001)
+	const zip = "/example.com/lib/@v/v1.1.0.zip"
+	resp, err := http.Get(srv.URL + zip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	e, err := store.Lookup(zip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Upstream != slow.URL() || fast.Count(zip) != 0 {
+		t.Errorf("the zip came from %s and the fast mirror was asked %d times: a hedge went out beyond the budget", e.Upstream, fast.Count(zip))
+	}
+}
