@@ -83,19 +83,11 @@ func (cs *coldSet) round(b *testing.B, mods []*mirrortest.Module) time.Duration 
 //	go test -run '^$' -bench VerificationOverhead -benchtime 20x ./proxy
 func BenchmarkVerificationOverhead(b *testing.B) {
 	const paths = 24
-	rounds, all, err := mirrortest.ModuleRounds(paths, b.N+1)
+	rounds, db, mirror, err := mirrortest.NewRoundsMirror(paths, b.N+1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := mirrortest.NewSumDB("sumdb.test", all)
-	if err != nil {
-		b.Fatal(err)
-	}
-	mirror := mirrortest.NewMirror(db, all...)
 	b.Cleanup(mirror.Close)
-	if err := mirrortest.PrimeLookups(mirror.URL(), db, all); err != nil {
-		b.Fatal(err)
-	}
 	on := newColdSet(b, mirror, db)
 	off := newColdSet(b, mirror, nil)
 	on.round(b, rounds[0]) // verifies the tree head and caches the tiles

@@ -591,20 +591,10 @@ func TestVerifyForkedDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	util := mirrortest.Lookup(mods, "example.com/util", "v1.0.0")
-	var tampered []*mirrortest.Module
-	for _, m := range mods {
-		if m == util {
-			tampered = append(tampered, m)
-			continue
-		}
-		bad, err := mirrortest.Tampered(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tampered = append(tampered, bad)
+	evil, err := mirrortest.NewForkingMirror(db, mods, util)
+	if err != nil {
+		t.Fatal(err)
 	}
-	fork := db.Fork(tampered...)
-	evil := mirrortest.NewMirror(fork, tampered...)
 	t.Cleanup(evil.Close)
 
 	// The evil mirror is down while the handler verifies its first

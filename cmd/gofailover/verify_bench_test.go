@@ -20,19 +20,11 @@ import (
 //	go test -run '^$' -bench GoModDownloadVerification -benchtime 10x ./cmd/gofailover
 func BenchmarkGoModDownloadVerification(b *testing.B) {
 	const paths = 24
-	rounds, all, err := mirrortest.ModuleRounds(paths, b.N+1)
+	rounds, db, mirror, err := mirrortest.NewRoundsMirror(paths, b.N+1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := mirrortest.NewSumDB("sumdb.test", all)
-	if err != nil {
-		b.Fatal(err)
-	}
-	mirror := mirrortest.NewMirror(db, all...)
 	b.Cleanup(mirror.Close)
-	if err := mirrortest.PrimeLookups(mirror.URL(), db, all); err != nil {
-		b.Fatal(err)
-	}
 	on := startServer(b, b.TempDir(), db, []string{mirror.URL()})
 	off := startServer(b, b.TempDir(), nil, []string{mirror.URL()})
 

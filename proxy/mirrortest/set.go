@@ -98,3 +98,44 @@ func median(ds []time.Duration) time.Duration {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// NewRoundsMirror returns n rounds of a module set of the given number of
+// paths (ModuleRounds), a database knowing all of them, and a mirror
+// serving them all with its tree complete (PrimeLookups): the fixture of
+// the cold-path benchmarks. The caller closes the mirror.
+func NewRoundsMirror(paths, n int) (rounds [][]*Module, db *SumDB, mirror *Mirror, err error) {
+	rounds, all, err := ModuleRounds(paths, n)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if db, err = NewSumDB("sumdb.test", all); err != nil {
+		return nil, nil, nil, err
+	}
+	mirror = NewMirror(db, all...)
+	if err := PrimeLookups(mirror.URL(), db, all); err != nil {
+		mirror.Close()
+		return nil, nil, nil, err
+	}
+	return rounds, db, mirror, nil
+}
+
+// NewForkingMirror returns a mirror serving a fork of db signed with the
+// same key (SumDB.Fork) in which every module of mods except those in keep
+// is Tampered, together with the tampered modules. The fork diverges from
+// the real tree only if mods are in it already (PrimeLookups). The caller
+// closes the mirror.
+func NewForkingMirror(db *SumDB, mods []*Module, keep ...*Module) (*Mirror, error) {
+	var tampered []*Module
+	for _, m := range mods {
+		if slices.Contains(keep, m) {
+			tampered = append(tampered, m)
+			continue
+		}
+		bad, err := Tampered(m)
+		if err != nil {
+			return nil, err
+		}
+		tampered = append(tampered, bad)
+	}
+	return NewMirror(db.Fork(tampered...), tampered...), nil
+}
