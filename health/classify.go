@@ -16,11 +16,12 @@ import (
 )
 
 // Classify names the kind of a failed request to an upstream from its error:
-// FailNone for nil, FailDNS, FailTLS, FailRefused (also for an unreachable
-// host or network), FailTimeout (deadlines, and any error in the chain with a
-// Timeout() bool method that returns true), FailReset (reset, broken pipe,
-// aborted connection, a body cut short), and FailOther for anything else,
-// including a cancelled context.
+// FailNone for nil, FailDNS, FailTLS (also a plain-HTTP answer to an https
+// URL), FailRefused (also an unreachable host or network), FailTimeout
+// (deadlines, and any error in the chain with a Timeout() bool method that
+// returns true), FailReset (reset, broken pipe, aborted connection, a body
+// cut short), and FailOther for anything else, including a cancelled
+// context.
 //
 // It is the one classification of transport errors for requests and probes
 // alike.
@@ -33,7 +34,6 @@ func Classify(err error) FailureKind {
 		unkAuth  x509.UnknownAuthorityError
 		hostErr  x509.HostnameError
 		invalid  x509.CertificateInvalidError
-		timeout  interface{ Timeout() bool }
 	)
 	switch {
 	case err == nil:
@@ -41,13 +41,14 @@ func Classify(err error) FailureKind {
 	case errors.As(err, &dnsErr):
 		return FailDNS
 	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &alertErr),
-		errors.As(err, &unkAuth), errors.As(err, &hostErr), errors.As(err, &invalid):
+		errors.As(err, &unkAuth), errors.As(err, &hostErr), errors.As(err, &invalid),
+		errors.Is(err, http.ErrSchemeMismatch):
 		return FailTLS
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EHOSTUNREACH),
 		errors.Is(err, syscall.ENETUNREACH):
 		return FailRefused
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
-		errors.As(err, &timeout) && timeout.Timeout():
+		hasTimeout(err):
 		return FailTimeout
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.ECONNABORTED),
@@ -55,6 +56,27 @@ func Classify(err error) FailureKind {
 		return FailReset
 	}
 	return FailOther
+}
+
+// hasTimeout reports whether any error in err's tree has a Timeout method
+// that returns true. (errors.As would stop at the first error with the
+// method, such as a *url.Error whose direct cause has none.)
+func hasTimeout(err error) bool {
+	for err != nil {
+		if t, ok := err.(interface{ Timeout() bool }); ok && t.Timeout() {
+			return true
+		}
+		if multi, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range multi.Unwrap() {
+				if hasTimeout(e) {
+					return true
+				}
+			}
+			return false
+		}
+		err = errors.Unwrap(err)
+	}
+	return false
 }
 
 // ParseRetryAfter parses a Retry-After header value, delay seconds or an

@@ -266,8 +266,10 @@ func NewProber(pool *Pool, cfg ProbeConfig, client HTTPDoer, clock Clock) *Probe
 // done; then it waits for its goroutines and returns. A probe in flight
 // when ctx is done is abandoned and not reported.
 func (p *Prober) Run(ctx context.Context) {
-	if len(p.specs) == 0 {
-		p.log.Info("active probing is off: no probe module or checksum database configured")
+	if len(p.specs) == 0 || len(p.pool.Upstreams()) == 0 {
+		if len(p.specs) == 0 {
+			p.log.Info("active probing is off: no probe module or checksum database configured")
+		}
 		<-ctx.Done()
 		return
 	}
@@ -457,11 +459,12 @@ func checkBody(s probeSpec, body []byte) error {
 }
 
 // probeURL appends a protocol path to an upstream base URL, without its
-// credentials when redacted.
+// credentials when redacted. The path is sent as the go command sends it:
+// the '!' of case-encoded module paths stays as it is.
 func probeURL(base *url.URL, path string, redacted bool) string {
 	u := *base
 	u.Path = base.Path + path
-	u.RawPath = ""
+	u.RawPath = base.EscapedPath() + path
 	if redacted {
 		return u.Redacted()
 	}
