@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -121,10 +120,10 @@ func (h *Handler) roundTrip(ctx context.Context, cancel context.CancelFunc, u *h
 		return attemptResult{status: code, reason: readReason(body)}
 	case code == http.StatusTooManyRequests:
 		out.Failure = health.FailRateLimit
-		out.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		out.RetryAfter = health.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	case code >= 500:
 		out.Failure = health.FailStatus5xx
-		out.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		out.RetryAfter = health.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	default:
 		out.Failure = health.FailBadStatus
 	}
@@ -241,18 +240,4 @@ func readReason(body io.Reader) string {
 		return "no reason given"
 	}
 	return line
-}
-
-// parseRetryAfter parses a Retry-After header: delay seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

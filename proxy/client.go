@@ -2,16 +2,12 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
 	"io/fs"
 	"net"
 	"net/http"
-	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gofailover/gofailover/health"
@@ -54,31 +50,10 @@ func NewUpstreamClient(t UpstreamTimeouts) *http.Client {
 
 // classify names the kind of a failed upstream request.
 func classify(err error) health.FailureKind {
-	var (
-		dnsErr  *net.DNSError
-		netErr  net.Error
-		certErr *tls.CertificateVerificationError
-		recErr  tls.RecordHeaderError
-		unkAuth x509.UnknownAuthorityError
-		hostErr x509.HostnameError
-	)
-	switch {
-	case err == nil:
-		return health.FailNone
-	case errors.As(err, &dnsErr):
-		return health.FailDNS
-	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &unkAuth), errors.As(err, &hostErr):
-		return health.FailTLS
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return health.FailRefused
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
-		errors.Is(err, errIdleBody), errors.As(err, &netErr) && netErr.Timeout():
+	if errors.Is(err, errIdleBody) {
 		return health.FailTimeout
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return health.FailReset
 	}
-	return health.FailOther
+	return health.Classify(err)
 }
 
 // errIdleBody reports an upstream body that stopped making progress.

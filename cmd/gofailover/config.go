@@ -41,6 +41,9 @@ type Config struct {
 	HedgeFloor             time.Duration `env:"HEDGE_FLOOR" envDefault:"100ms" usage:"shortest wait for an upstream's response header before a .info/.mod/.zip request also goes to the next upstream (the wait is the upstream's recent p95)"`
 	HedgeCeiling           time.Duration `env:"HEDGE_CEILING" envDefault:"2s" usage:"longest such wait, and the wait for an upstream with no recent latency"`
 	HedgeBudget            float64       `env:"HEDGE_BUDGET" envDefault:"0.1" usage:"hedged requests at most, as a share of the other upstream requests over a minute; 0 turns hedging off"`
+	ProbeInterval          time.Duration `env:"PROBE_INTERVAL" envDefault:"15s" usage:"how often each upstream is probed in the background (with 10% jitter); 0 turns probing off"`
+	ProbeTimeout           time.Duration `env:"PROBE_TIMEOUT" envDefault:"10s" usage:"timeout of one probe request"`
+	ProbeModule            string        `env:"PROBE_MODULE" envDefault:"golang.org/x/mod@v0.1.0" usage:"module@version whose @v/list and .info the probes ask for (empty: only the checksum database's /supported)"`
 	HealthWindow           time.Duration `env:"HEALTH_WINDOW" envDefault:"5m" usage:"how long an upstream's results count in its latency percentiles and error rate"`
 	BreakerFailures        int           `env:"BREAKER_FAILURES" envDefault:"5" usage:"consecutive failures that open an upstream's circuit breaker"`
 	BreakerErrorRate       float64       `env:"BREAKER_ERROR_RATE" envDefault:"0.5" usage:"error rate over the health window that opens the breaker (0 to 1)"`
@@ -177,6 +180,7 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		{"BREAKER_MAX_BACKOFF", c.BreakerMaxBackoff},
 		{"QUARANTINE", c.Quarantine},
 		{"HEDGE_FLOOR", c.HedgeFloor},
+		{"PROBE_TIMEOUT", c.ProbeTimeout},
 		{"HEDGE_CEILING", c.HedgeCeiling},
 	} {
 		if d.v <= 0 {
@@ -195,6 +199,12 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		if n.v <= 0 {
 			return configErrorf("%s%s: must be a positive number, got %d", envPrefix, n.name, n.v)
 		}
+	}
+	if c.ProbeInterval < 0 {
+		return configErrorf("%sPROBE_INTERVAL: must not be negative, got %v", envPrefix, c.ProbeInterval)
+	}
+	if err := c.probeConfig(nil).Validate(); err != nil {
+		return configErrorf("%sPROBE_MODULE: %v", envPrefix, err)
 	}
 	if c.HedgeBudget < 0 || c.HedgeBudget > 1 {
 		return configErrorf("%sHEDGE_BUDGET: must be from 0 to 1, got %v", envPrefix, c.HedgeBudget)
@@ -327,6 +337,22 @@ func (c *Config) healthConfig() health.Config {
 	hc.HalfOpenSuccesses = c.BreakerTrials
 	hc.Quarantine = c.Quarantine
 	return hc
+}
+
+// probeConfig returns the background probes' configuration.
+func (c *Config) probeConfig(log *slog.Logger) health.ProbeConfig {
+	mod, version, _ := strings.Cut(c.ProbeModule, "@")
+	pc := health.ProbeConfig{
+		Interval: c.ProbeInterval,
+		Timeout:  c.ProbeTimeout,
+		Module:   mod,
+		Version:  version,
+		Logger:   log,
+	}
+	if c.sumDB != nil {
+		pc.SumDB = c.sumDB.Name
+	}
+	return pc
 }
 
 // hedgeBudget is the proxy's HedgeBudget: the setting, with 0 meaning off.

@@ -53,6 +53,8 @@ type server struct {
 	listener net.Listener
 	http     *http.Server
 	handler  *proxy.Handler
+	// prober probes the public upstreams in the background; nil when off.
+	prober *health.Prober
 	// fetchCtx outlives the signal so that in-flight fetches can finish
 	// while the server drains; cancelFetch ends them after the drain.
 	fetchCtx    context.Context
@@ -69,6 +71,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, configErrorf("%sPRIVATE_UPSTREAMS: %v", envPrefix, err)
 	}
+	pool := health.NewPool(upstreams, cfg.healthConfig(), nil)
 	var privateRouter proxy.Router
 	if len(privateUpstreams) > 0 {
 		privateRouter = health.NewPool(privateUpstreams, cfg.healthConfig(), nil)
@@ -86,16 +89,21 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		return nil, configErrorf("%sLISTEN: cannot listen on %s: %v", envPrefix, cfg.Listen, errors.Unwrap(err))
 	}
 	fetchCtx, cancelFetch := context.WithCancel(context.Background())
+	client := proxy.NewUpstreamClient(proxy.UpstreamTimeouts{
+		Connect:   cfg.ConnectTimeout,
+		FirstByte: cfg.FirstByteTimeout,
+	})
+	var prober *health.Prober
+	if cfg.ProbeInterval > 0 {
+		prober = health.NewProber(pool, cfg.probeConfig(log.With("component", "probe")), client, nil)
+	}
 	handler := proxy.New(fetchCtx, proxy.Config{
-		Store:         store,
-		Router:        health.NewPool(upstreams, cfg.healthConfig(), nil),
-		Private:       cfg.Private,
-		PrivateRouter: privateRouter,
-		SumDB:         cfg.sumDB,
-		Client: proxy.NewUpstreamClient(proxy.UpstreamTimeouts{
-			Connect:   cfg.ConnectTimeout,
-			FirstByte: cfg.FirstByteTimeout,
-		}),
+		Store:          store,
+		Router:         pool,
+		Private:        cfg.Private,
+		PrivateRouter:  privateRouter,
+		SumDB:          cfg.sumDB,
+		Client:         client,
 		MutableTTL:     cfg.MutableTTL,
 		MaxPerUpstream: cfg.UpstreamMaxConcurrency,
 		HedgeFloor:     cfg.HedgeFloor,
@@ -116,6 +124,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
 		handler:     handler,
+		prober:      prober,
 		fetchCtx:    fetchCtx,
 		cancelFetch: cancelFetch,
 	}
@@ -142,6 +151,14 @@ func (s *server) run(ctx context.Context) error {
 	s.log.Info("gofailover listening", "addr", s.listener.Addr().String(), "cache", s.cfg.CacheDir)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(s.listener) }()
+	probeCtx, stopProbes := context.WithCancel(context.Background())
+	probesDone := make(chan struct{})
+	go func() {
+		defer close(probesDone)
+		if s.prober != nil {
+			s.prober.Run(probeCtx)
+		}
+	}()
 
 	var err error
 	select {
@@ -157,6 +174,8 @@ func (s *server) run(ctx context.Context) error {
 		cancel()
 		<-serveErr
 	}
+	stopProbes()
+	<-probesDone
 	s.cancelFetch()
 	s.handler.Wait()
 	if cerr := s.store.Close(); cerr != nil && err == nil {
