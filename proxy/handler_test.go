@@ -36,31 +36,42 @@ type rig struct {
 
 func newRig(t *testing.T, upstreamURLs ...string) *rig {
 	t.Helper()
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ups, err := health.NewUpstreams(upstreamURLs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
 	c := newClock()
-	h := proxy.New(ctx, proxy.Config{
-		Store:       store,
-		Router:      health.Static(ups),
+	srv, h, store := serveHandler(t, proxy.Config{
 		Client:      proxy.NewUpstreamClient(proxy.UpstreamTimeouts{Connect: time.Second, FirstByte: 2 * time.Second}),
 		IdleTimeout: 2 * time.Second,
 		Now:         c.Now,
-	})
+	}, upstreamURLs...)
+	return &rig{srv: srv, h: h, store: store, clock: c}
+}
+
+// serveHandler serves a Handler with cfg on httptest, its Store a fresh
+// cache and its Router the upstreams in the given order (unless cfg sets
+// them), and stops it all when the test ends.
+func serveHandler(tb testing.TB, cfg proxy.Config, upstreamURLs ...string) (*httptest.Server, *proxy.Handler, *cache.Store) {
+	tb.Helper()
+	store, err := cache.Open(cache.Options{Dir: tb.TempDir()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ups, err := health.NewUpstreams(upstreamURLs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Store = store
+	if cfg.Router == nil {
+		cfg.Router = health.Static(ups)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := proxy.New(ctx, cfg)
 	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		srv.Close()
 		cancel()
 		h.Wait()
 		store.Close()
 	})
-	return &rig{srv: srv, h: h, store: store, clock: c}
+	return srv, h, store
 }
 
 func (r *rig) get(t *testing.T, path string, hdr ...string) (*http.Response, string) {

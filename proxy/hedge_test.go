@@ -1,14 +1,12 @@
 package proxy_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/gofailover/gofailover/cache"
-	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
@@ -23,26 +21,9 @@ func hedgeRig(t *testing.T, budget float64) (*httptest.Server, *cache.Store, *mi
 	t.Cleanup(slow.Close)
 	t.Cleanup(fast.Close)
 	slow.SetFault(mirrortest.Slow(3 * time.Second).OnSuffix(".zip"))
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ups, err := health.NewUpstreams([]string{slow.URL(), fast.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := proxy.New(ctx, proxy.Config{
-		Store: store, Router: health.Static(ups),
+	srv, _, store := serveHandler(t, proxy.Config{
 		HedgeFloor: 50 * time.Millisecond, HedgeCeiling: 100 * time.Millisecond, HedgeBudget: budget,
-	})
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		h.Wait()
-		store.Close()
-	})
+	}, slow.URL(), fast.URL())
 	return srv, store, slow, fast
 }
 

@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofailover/gofailover/cache"
-	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/proxy"
 )
 
@@ -35,23 +32,7 @@ func TestConcurrentRequestsPerUpstreamAreCapped(t *testing.T) {
 	}))
 	t.Cleanup(upstream.Close)
 
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ups, err := health.NewUpstreams([]string{upstream.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := proxy.New(ctx, proxy.Config{Store: store, Router: health.Static(ups), MaxPerUpstream: 2, LimitWait: 10 * time.Second})
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		h.Wait()
-		store.Close()
-	})
+	srv, _, _ := serveHandler(t, proxy.Config{MaxPerUpstream: 2, LimitWait: 10 * time.Second}, upstream.URL)
 
 	var wg sync.WaitGroup
 	for i := range 6 {

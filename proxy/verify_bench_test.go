@@ -1,15 +1,12 @@
 package proxy_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/gofailover/gofailover/cache"
-	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/checksum"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
@@ -22,29 +19,14 @@ type coldSet struct {
 
 func newColdSet(b *testing.B, mirror *mirrortest.Mirror, db *mirrortest.SumDB) *coldSet {
 	b.Helper()
-	store, err := cache.Open(cache.Options{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ups, err := health.NewUpstreams([]string{mirror.URL()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := proxy.Config{Store: store, Router: health.Static(ups)}
+	var cfg proxy.Config
 	if db != nil {
+		var err error
 		if cfg.SumDB, err = checksum.ParseDatabase(db.VerifierKey, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := proxy.New(ctx, cfg)
-	srv := httptest.NewServer(h)
-	b.Cleanup(func() {
-		srv.Close()
-		cancel()
-		h.Wait()
-		store.Close()
-	})
+	srv, _, _ := serveHandler(b, cfg, mirror.URL())
 	return &coldSet{srv: srv}
 }
 
