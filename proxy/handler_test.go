@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -490,5 +491,37 @@ func TestOversizedUpstreamBodyMovesOn(t *testing.T) {
 	resp, body := r.get(t, "/example.com/lib/@v/v1.1.0.mod")
 	if resp.StatusCode != http.StatusOK || len(body) > 1<<10 {
 		t.Errorf("%s, %d bytes: want the good mirror's small go.mod", resp.Status, len(body))
+	}
+}
+
+// TestStalledBodyMovesOn: an upstream that sends its header and part of a
+// zip, then stalls, is abandoned after the idle timeout and the next
+// upstream's copy is served; the client never sees the partial body.
+func TestStalledBodyMovesOn(t *testing.T) {
+	mods, _, good := fixture(t)
+	lib := mirrortest.Lookup(mods, "example.com/lib", "v1.1.0")
+	release := make(chan struct{})
+	stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(lib.Zip)))
+		w.Write(lib.Zip[:len(lib.Zip)/2])
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); stalled.Close() })
+	srv, _, store := serveHandler(t, proxy.Config{IdleTimeout: 300 * time.Millisecond}, stalled.URL, good.URL())
+	resp, err := http.Get(srv.URL + "/example.com/lib/@v/v1.1.0.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(body, lib.Zip) {
+		t.Fatalf("%s, %d bytes, %v: want the whole zip from the second upstream", resp.Status, len(body), err)
+	}
+	if e, err := store.Lookup("/example.com/lib/@v/v1.1.0.zip"); err != nil || e.Upstream != good.URL() {
+		t.Errorf("stored entry %+v, %v: want it from %s", e, err, good.URL())
 	}
 }
