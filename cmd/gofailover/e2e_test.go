@@ -171,7 +171,7 @@ func TestGoCommandFirstUpstreamDead(t *testing.T) {
 }
 
 // closedPort returns the URL of a loopback port nothing listens on.
-func closedPort(t *testing.T) string {
+func closedPort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

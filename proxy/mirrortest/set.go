@@ -89,11 +89,11 @@ func SideBySide(n int, a, b func(round int) time.Duration) (medianA, medianB tim
 			ta = append(ta, a(i))
 		}
 	}
-	return median(ta), median(tb)
+	return Median(ta), Median(tb)
 }
 
-// median returns the median of ds.
-func median(ds []time.Duration) time.Duration {
+// Median returns the median of ds.
+func Median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
