@@ -66,10 +66,17 @@ func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *Request,
 	}
 	// An attempt that never got a request slot, or that shutdown cut
 	// short, says nothing about the upstream; one the idle timeout cut
-	// short does.
+	// short does. One cancelled because another upstream answered first (a
+	// lost hedge) before this one sent its header shows that this one
+	// takes at least that long: reported as such, so that a slow mirror
+	// loses its place by score, not only by the hedges it loses.
 	busy := errors.Is(res.err, errUpstreamBusy)
 	cut := ctx.Err() != nil && out.Failure != health.FailTimeout
-	if !busy && !cut {
+	switch {
+	case busy:
+	case cut && h.base.Err() == nil && out.Status == 0:
+		h.router(req).Report(u, health.Outcome{FirstByte: out.Total, Total: out.Total})
+	case !cut:
 		h.router(req).Report(u, out)
 	}
 
