@@ -166,38 +166,26 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
 		return configErrorf("%sLISTEN: %q is not a host:port address", envPrefix, c.Listen)
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"MUTABLE_TTL", c.MutableTTL},
-		{"CONNECT_TIMEOUT", c.ConnectTimeout},
-		{"FIRST_BYTE_TIMEOUT", c.FirstByteTimeout},
-		{"IDLE_TIMEOUT", c.IdleTimeout},
-		{"SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
-		{"HEALTH_WINDOW", c.HealthWindow},
-		{"BREAKER_BACKOFF", c.BreakerBackoff},
-		{"BREAKER_MAX_BACKOFF", c.BreakerMaxBackoff},
-		{"QUARANTINE", c.Quarantine},
-		{"HEDGE_FLOOR", c.HedgeFloor},
-		{"PROBE_TIMEOUT", c.ProbeTimeout},
-		{"HEDGE_CEILING", c.HedgeCeiling},
+	for _, err := range []error{
+		positive("MUTABLE_TTL", c.MutableTTL),
+		positive("CONNECT_TIMEOUT", c.ConnectTimeout),
+		positive("FIRST_BYTE_TIMEOUT", c.FirstByteTimeout),
+		positive("IDLE_TIMEOUT", c.IdleTimeout),
+		positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout),
+		positive("HEALTH_WINDOW", c.HealthWindow),
+		positive("BREAKER_BACKOFF", c.BreakerBackoff),
+		positive("BREAKER_MAX_BACKOFF", c.BreakerMaxBackoff),
+		positive("QUARANTINE", c.Quarantine),
+		positive("HEDGE_FLOOR", c.HedgeFloor),
+		positive("HEDGE_CEILING", c.HedgeCeiling),
+		positive("PROBE_TIMEOUT", c.ProbeTimeout),
+		positive("UPSTREAM_MAX_CONCURRENCY", c.UpstreamMaxConcurrency),
+		positive("BREAKER_FAILURES", c.BreakerFailures),
+		positive("BREAKER_MIN_SAMPLES", c.BreakerMinSamples),
+		positive("BREAKER_TRIALS", c.BreakerTrials),
 	} {
-		if d.v <= 0 {
-			return configErrorf("%s%s: must be a positive duration, got %v", envPrefix, d.name, d.v)
-		}
-	}
-	for _, n := range []struct {
-		name string
-		v    int
-	}{
-		{"UPSTREAM_MAX_CONCURRENCY", c.UpstreamMaxConcurrency},
-		{"BREAKER_FAILURES", c.BreakerFailures},
-		{"BREAKER_MIN_SAMPLES", c.BreakerMinSamples},
-		{"BREAKER_TRIALS", c.BreakerTrials},
-	} {
-		if n.v <= 0 {
-			return configErrorf("%s%s: must be a positive number, got %d", envPrefix, n.name, n.v)
+		if err != nil {
+			return err
 		}
 	}
 	if c.ProbeInterval < 0 {
@@ -231,6 +219,17 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		return err
 	}
 	return c.resolveCacheDir()
+}
+
+// positive checks that the setting name (without the prefix) is above zero.
+func positive[T time.Duration | int](name string, v T) error {
+	if v > 0 {
+		return nil
+	}
+	if d, ok := any(v).(time.Duration); ok {
+		return configErrorf("%s%s: must be a positive duration, got %v", envPrefix, name, d)
+	}
+	return configErrorf("%s%s: must be a positive number, got %v", envPrefix, name, v)
 }
 
 // resolveSumDB parses GOFAILOVER_SUMDB, or the go command's GOSUMDB when

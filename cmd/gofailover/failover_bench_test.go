@@ -43,16 +43,7 @@ func BenchmarkFailover(b *testing.B) {
 	hole := startServer(b, b.TempDir(), db, []string{blackhole.URL(), good.URL()})
 
 	download := func(url string, mods []*mirrortest.Module) time.Duration {
-		env := mirrortest.GoEnv(b, url, db)
-		args := []string{"mod", "download"}
-		for _, m := range mods {
-			args = append(args, m.Path+"@"+m.Version)
-		}
-		start := time.Now()
-		if out, err := mirrortest.RunGo(b, env, b.TempDir(), args...); err != nil {
-			b.Fatalf("go mod download through %s: %v\n%s", url, err, out)
-		}
-		return time.Since(start)
+		return timeGoModDownload(b, url, db, mods)
 	}
 	// The first round is where each gofailover learns that its preferred
 	// upstream is sick; it is reported apart.
