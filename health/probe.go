@@ -357,6 +357,7 @@ func (p *Prober) probeUpstream(ctx context.Context, u *Upstream) ProbeResult {
 			continue
 		}
 		e.Outcome = p.probe(ctx, u, s)
+		e.Outcome.Probe = true
 		if ctx.Err() != nil {
 			// Cut short by the caller: says nothing about the upstream.
 			continue

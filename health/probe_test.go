@@ -573,8 +573,8 @@ func TestRunRounds(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
-	if s := status(pool, ups[0]); s.Requests != 12 || s.Failures != 2 {
-		t.Errorf("pool: %d requests, %d failures; want 12, 2", s.Requests, s.Failures)
+	if s := status(pool, ups[0]); s.Probes != 12 || s.ProbeFailures != 2 || s.Requests != 0 {
+		t.Errorf("pool: %d probes, %d failed, %d requests; want 12, 2, 0", s.Probes, s.ProbeFailures, s.Requests)
 	}
 	out := logs.String()
 	if n := strings.Count(out, "level=WARN"); n != 1 || !strings.Contains(out, "upstream is failing its probes") {

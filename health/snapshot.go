@@ -53,9 +53,11 @@ type Status struct {
 	LastFailure FailureKind
 	LastError   error
 	LastErrorAt time.Time
-	// Requests and Failures count every outcome reported since the pool
-	// was created.
-	Requests, Failures uint64
+	// Requests and Failures count the outcomes of users' requests reported
+	// since the pool was created; Probes and ProbeFailures count those of
+	// active probes.
+	Requests, Failures    uint64
+	Probes, ProbeFailures uint64
 }
 
 // Snapshot returns the health of every upstream, in the order given to
@@ -99,6 +101,8 @@ func (p *Pool) Snapshot() []Status {
 			LastErrorAt:         s.lastErrAt,
 			Requests:            s.requests,
 			Failures:            s.failures,
+			Probes:              s.probes,
+			ProbeFailures:       s.probeFails,
 		}
 	}
 	// Time may have moved a breaker along: let Candidates see it.

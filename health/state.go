@@ -8,8 +8,10 @@ type upstreamState struct {
 	win window
 	br  breaker
 
-	requests    uint64
-	failures    uint64
+	requests    uint64 // users' requests reported
+	failures    uint64 // of them, failed
+	probes      uint64 // probe requests reported
+	probeFails  uint64 // of them, failed
 	lastFailure FailureKind
 	lastErr     error
 	lastErrAt   time.Time
@@ -52,9 +54,19 @@ func (s *upstreamState) record(now time.Time, o Outcome, cfg *Config) {
 		latency = o.Total
 	}
 	s.win.add(now, latency, failed)
-	s.requests++
+	switch {
+	case o.Probe:
+		s.probes++
+		if failed {
+			s.probeFails++
+		}
+	default:
+		s.requests++
+		if failed {
+			s.failures++
+		}
+	}
 	if failed {
-		s.failures++
 		s.lastFailure, s.lastErr, s.lastErrAt = o.Failure, o.Err, now
 	}
 	s.br.record(now, cfg, o, s.win.errorRate(), s.win.n)

@@ -103,6 +103,10 @@ type Outcome struct {
 	RetryAfter time.Duration
 	// Err is the error, if any, for logs.
 	Err error
+	// Probe marks an outcome of an active probe rather than of a user's
+	// request. Both count alike for health; they are counted apart, so
+	// that traffic figures show only users' requests.
+	Probe bool
 }
 
 // Static is a candidate order that always tries upstreams in the user's order and
