@@ -208,8 +208,8 @@ func TestProbeOnceHealthy(t *testing.T) {
 		}
 	}
 	s := status(pool, ups[0])
-	if s.Requests != 3 || s.Failures != 0 || s.State != StateHealthy {
-		t.Errorf("pool status: %d requests, %d failures, %s; want 3, 0, healthy", s.Requests, s.Failures, s.State)
+	if s.Probes != 3 || s.ProbeFailures != 0 || s.State != StateHealthy {
+		t.Errorf("pool status: %d requests, %d failures, %s; want 3, 0, healthy", s.Probes, s.ProbeFailures, s.State)
 	}
 }
 
@@ -306,8 +306,8 @@ func TestProbeOnceFailures(t *testing.T) {
 				t.Errorf("OK() = %v, want %v", r.OK(), wantOK)
 			}
 			s := status(pool, ups[0])
-			if s.Requests != uint64(reported) || s.Failures != uint64(failures) {
-				t.Errorf("pool counted %d requests, %d failures; want %d, %d", s.Requests, s.Failures, reported, failures)
+			if s.Probes != uint64(reported) || s.ProbeFailures != uint64(failures) {
+				t.Errorf("pool counted %d requests, %d failures; want %d, %d", s.Probes, s.ProbeFailures, reported, failures)
 			}
 			if failures > 0 && s.LastFailure == FailNone {
 				t.Errorf("pool shows no last failure")
@@ -358,8 +358,8 @@ func TestProbeRefused(t *testing.T) {
 	if !res[1].OK() {
 		t.Errorf("the good upstream: %+v", res[1])
 	}
-	if s := status(pool, ups[0]); s.Failures != 1 || s.LastFailure != FailRefused {
-		t.Errorf("pool: %d failures, last %q; want 1 refused", s.Failures, s.LastFailure)
+	if s := status(pool, ups[0]); s.ProbeFailures != 1 || s.LastFailure != FailRefused {
+		t.Errorf("pool: %d failures, last %q; want 1 refused", s.ProbeFailures, s.LastFailure)
 	}
 }
 
@@ -406,8 +406,8 @@ func TestProbeOnceCancelled(t *testing.T) {
 	if !e[0].Reported || e[1].Reported || e[1].Skipped || !e[2].Skipped || e[2].Reported {
 		t.Errorf("endpoints %+v: want supported reported, list cut short and not reported, info skipped", e)
 	}
-	if s := status(pool, ups[0]); s.Requests != 1 || s.Failures != 0 {
-		t.Errorf("pool: %d requests, %d failures; want 1, 0", s.Requests, s.Failures)
+	if s := status(pool, ups[0]); s.Probes != 1 || s.ProbeFailures != 0 {
+		t.Errorf("pool: %d requests, %d failures; want 1, 0", s.Probes, s.ProbeFailures)
 	}
 }
 
@@ -629,7 +629,7 @@ func TestRunConcurrentAndStops(t *testing.T) {
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Errorf("Run took %v to return after cancel", d)
 	}
-	if s := status(pool, ups[0]); s.Requests != 0 {
+	if s := status(pool, ups[0]); s.Probes != 0 {
 		t.Errorf("the probe cut short by cancel was reported: %+v", s)
 	}
 
