@@ -17,6 +17,14 @@ type Config struct {
 	// EWMAWeight is the weight of a new latency sample in the exponentially
 	// weighted moving average, in (0, 1]. Default 0.2.
 	EWMAWeight float64
+	// EWMAHalfLife makes the EWMA forget with time as well as with
+	// samples: a new sample weighs at least 1 − 2^(−gap/EWMAHalfLife), gap
+	// being the time since the previous latency sample. Under steady
+	// traffic EWMAWeight rules; an upstream that only probes reach (one
+	// that traffic left because it was slow) is judged by its latest
+	// answers, so that it wins its traffic back within a probe round or
+	// two of healing. Default 3s.
+	EWMAHalfLife time.Duration
 	// FailureCost is what one failed attempt is taken to cost when scoring:
 	// score = latency EWMA + error rate × FailureCost. Default 1s.
 	FailureCost time.Duration
@@ -86,6 +94,7 @@ func DefaultConfig() Config {
 		Window:             5 * time.Minute,
 		WindowSamples:      128,
 		EWMAWeight:         0.2,
+		EWMAHalfLife:       3 * time.Second,
 		FailureCost:        time.Second,
 		FailureThreshold:   5,
 		ErrorRateThreshold: 0.5,
@@ -128,6 +137,7 @@ func (c Config) withDefaults() Config {
 	dur(&c.Window, d.Window)
 	num(&c.WindowSamples, d.WindowSamples)
 	frac(&c.EWMAWeight, d.EWMAWeight, 1)
+	dur(&c.EWMAHalfLife, d.EWMAHalfLife)
 	dur(&c.FailureCost, d.FailureCost)
 	num(&c.FailureThreshold, d.FailureThreshold)
 	frac(&c.ErrorRateThreshold, d.ErrorRateThreshold, 1)

@@ -402,6 +402,91 @@ func TestTrafficReturnsToPreferred(t *testing.T) {
 	})
 }
 
+// TestSlowedPreferredLosesAndWinsBackTraffic plays the traffic-shift
+// scenario with real timing on a fake clock: two mirrors answer in 10 and
+// 12 ms and a request arrives every 50 ms. The preferred one turns 300 ms
+// slower: traffic must leave it within a few requests. It heals while only
+// probes (one round of three requests every 15 s) reach it: traffic must
+// come back within two probe rounds.
+func TestSlowedPreferredLosesAndWinsBackTraffic(t *testing.T) {
+	p, ups, clock := testPool(t, 2, Config{})
+	a, b := ups[0], ups[1]
+	latency := map[*Upstream]time.Duration{a: 10 * ms, b: 12 * ms}
+	probe := func(u *Upstream) {
+		for range 3 {
+			o := ok(latency[u])
+			o.Probe = true
+			p.Report(u, o)
+		}
+	}
+	sinceProbe := 15 * time.Second // the prober starts at once
+	// request sends one request to the first candidate, probing every 15 s,
+	// and returns who served it.
+	request := func() *Upstream {
+		clock.Advance(50 * ms)
+		if sinceProbe += 50 * ms; sinceProbe >= 15*time.Second {
+			probe(a)
+			probe(b)
+			sinceProbe = 0
+		}
+		u := p.Candidates()[0]
+		p.Report(u, ok(latency[u]))
+		return u
+	}
+	for range 100 {
+		if u := request(); u != a {
+			t.Fatalf("while both are healthy, %s served", u.Name)
+		}
+	}
+
+	latency[a] = 310 * ms
+	moved := 0
+	for i := 1; ; i++ {
+		if request() == b {
+			moved = i
+			break
+		}
+		if i == 20 {
+			t.Fatalf("20 requests after the preferred mirror turned slow, it still serves\n%s", dump(p))
+		}
+	}
+	for range 200 {
+		if u := request(); u != b {
+			t.Fatalf("after moving away (at request %d), traffic went back to the slow mirror\n%s", moved, dump(p))
+		}
+	}
+
+	latency[a] = 10 * ms
+	start := clock.Now()
+	for request() != a {
+		if waited := clock.Now().Sub(start); waited > 2*15*time.Second {
+			t.Fatalf("%v after the preferred mirror healed, it serves nothing\n%s", waited, dump(p))
+		}
+	}
+	back := clock.Now().Sub(start)
+	for range 100 {
+		if u := request(); u != a {
+			t.Fatalf("once back, the preferred mirror lost traffic to %s\n%s", u.Name, dump(p))
+		}
+	}
+	t.Logf("traffic left after %d requests; came back %v after healing", moved, back)
+}
+
+func TestEWMAForgetsWithTime(t *testing.T) {
+	p, ups, clock := testPool(t, 1, Config{EWMAWeight: 0.2, EWMAHalfLife: 5 * time.Second})
+	a := ups[0]
+	p.Report(a, ok(100*ms))
+	p.Report(a, ok(200*ms)) // no time passed: weight 0.2
+	if s := status(p, a); s.EWMA != 120*ms {
+		t.Fatalf("EWMA %v, want 120ms", s.EWMA)
+	}
+	clock.Advance(5 * time.Second) // one half-life: weight 0.5
+	p.Report(a, ok(20*ms))
+	if s := status(p, a); s.EWMA != 70*ms {
+		t.Fatalf("EWMA %v after a half-life, want 70ms", s.EWMA)
+	}
+}
+
 func TestEveryUpstreamAlwaysReturned(t *testing.T) {
 	p, ups, _ := testPool(t, 4, Config{FailureThreshold: 1})
 	p.Report(ups[0], fail(FailBadContent))

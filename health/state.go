@@ -24,7 +24,7 @@ type upstreamState struct {
 
 func newUpstreamState(now time.Time, cfg *Config) upstreamState {
 	return upstreamState{
-		win:        newWindow(cfg.WindowSamples, cfg.Window, cfg.EWMAWeight),
+		win:        newWindow(cfg.WindowSamples, cfg.Window, cfg.EWMAWeight, cfg.EWMAHalfLife),
 		br:         breaker{since: now},
 		shown:      StateHealthy,
 		shownSince: now,

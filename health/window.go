@@ -1,6 +1,7 @@
 package health
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -18,7 +19,8 @@ type sample struct {
 // window is an upstream's recent outcomes: the last cap(buf) of them that
 // are no older than maxAge, in a ring, with the failure and latency counts
 // kept up to date, and an exponentially weighted moving average of latency
-// that restarts when the window holds no latency sample. Its memory is
+// that restarts when the window holds no latency sample. A new sample
+// weighs weight, or more after a gap: 1 − 2^(−gap/halfLife). Its memory is
 // fixed at creation.
 type window struct {
 	buf       []sample
@@ -27,17 +29,20 @@ type window struct {
 	failures  int
 	latencies int
 	maxAge    time.Duration
-	weight    float64 // of a new sample in the EWMA
-	ewma      float64 // nanoseconds; meaningful while latencies > 0
+	weight    float64       // of a new sample in the EWMA
+	halfLife  time.Duration // of the EWMA's memory in time
+	ewma      float64       // nanoseconds; meaningful while latencies > 0
+	ewmaAt    int64         // Unix nanoseconds of the latest latency sample
 	scratch   []time.Duration
 }
 
-func newWindow(size int, maxAge time.Duration, weight float64) window {
+func newWindow(size int, maxAge time.Duration, weight float64, halfLife time.Duration) window {
 	return window{
-		buf:     make([]sample, size),
-		maxAge:  maxAge,
-		weight:  weight,
-		scratch: make([]time.Duration, 0, size),
+		buf:      make([]sample, size),
+		maxAge:   maxAge,
+		weight:   weight,
+		halfLife: halfLife,
+		scratch:  make([]time.Duration, 0, size),
 	}
 }
 
@@ -71,8 +76,9 @@ func (w *window) add(now time.Time, latency time.Duration, failed bool) {
 		if w.latencies == 0 {
 			w.ewma = float64(latency)
 		} else {
-			w.ewma += w.weight * (float64(latency) - w.ewma)
+			w.ewma += w.sampleWeight(now) * (float64(latency) - w.ewma)
 		}
+		w.ewmaAt = now.UnixNano()
 		w.latencies++
 	}
 	if failed {
@@ -80,6 +86,15 @@ func (w *window) add(now time.Time, latency time.Duration, failed bool) {
 	}
 	w.buf[(w.start+w.n)%len(w.buf)] = sample{at: now.UnixNano(), latency: latency, failed: failed}
 	w.n++
+}
+
+// sampleWeight is the weight in the EWMA of a latency sample taken at now.
+func (w *window) sampleWeight(now time.Time) float64 {
+	gap := now.UnixNano() - w.ewmaAt
+	if w.halfLife <= 0 || gap <= 0 {
+		return w.weight
+	}
+	return max(w.weight, 1-math.Exp2(-float64(gap)/float64(w.halfLife)))
 }
 
 // reset forgets every sample.
