@@ -28,6 +28,11 @@ type Config struct {
 	// FailureCost is what one failed attempt is taken to cost when scoring:
 	// score = latency EWMA + error rate × FailureCost. Default 1s.
 	FailureCost time.Duration
+	// StalePenalty is added to the score of an upstream whose @v/list of the
+	// probe module lacks versions another upstream lists (see Prober), so
+	// that a mirror that stopped updating loses its traffic to fresh ones
+	// but is still preferred to one that fails. Default 1s.
+	StalePenalty time.Duration
 
 	// FailureThreshold opens the breaker after this many consecutive
 	// failures. Default 5.
@@ -96,6 +101,7 @@ func DefaultConfig() Config {
 		EWMAWeight:         0.2,
 		EWMAHalfLife:       3 * time.Second,
 		FailureCost:        time.Second,
+		StalePenalty:       time.Second,
 		FailureThreshold:   5,
 		ErrorRateThreshold: 0.5,
 		MinSamples:         20,
@@ -139,6 +145,7 @@ func (c Config) withDefaults() Config {
 	frac(&c.EWMAWeight, d.EWMAWeight, 1)
 	dur(&c.EWMAHalfLife, d.EWMAHalfLife)
 	dur(&c.FailureCost, d.FailureCost)
+	dur(&c.StalePenalty, d.StalePenalty)
 	num(&c.FailureThreshold, d.FailureThreshold)
 	frac(&c.ErrorRateThreshold, d.ErrorRateThreshold, 1)
 	num(&c.MinSamples, d.MinSamples)

@@ -92,6 +92,24 @@ func (p *Pool) Report(u *Upstream, o Outcome) {
 	}
 }
 
+// SetStale records that u's list of the probe module lacks the given
+// versions, which another upstream lists; nil or empty means u is up to
+// date again. A stale upstream scores Config.StalePenalty worse and shows
+// as degraded.
+func (p *Pool) SetStale(u *Upstream, missing []string) {
+	now := p.clock.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, v := range p.ups {
+		if v == u {
+			p.st[i].stale = slices.Clone(missing)
+			p.st[i].state(now, &p.cfg)
+			p.fresh.Store(false)
+			return
+		}
+	}
+}
+
 // Upstreams returns the pool's upstreams in the order given to NewPool.
 // The caller must not modify the slice.
 func (p *Pool) Upstreams() []*Upstream { return p.ups }
@@ -123,7 +141,7 @@ func (p *Pool) recompute(now time.Time) []*Upstream {
 			}
 		default:
 			e.tier = tierUsable
-			e.score, e.known = score(&s.win, cfg)
+			e.score, e.known = score(s, cfg)
 		}
 		if d := s.br.deadline(now, cfg); !d.IsZero() && (deadline.IsZero() || d.Before(deadline)) {
 			deadline = d

@@ -147,6 +147,9 @@ type EndpointResult struct {
 	// round could not reach the upstream or was told to back off, or the
 	// caller's context was done.
 	Skipped bool
+	// Versions holds the versions a list probe answered with (see
+	// ParseVersionList); nil for other probes and failed ones.
+	Versions []string
 }
 
 // ProbeResult is one probe round of one upstream.
@@ -156,6 +159,10 @@ type ProbeResult struct {
 	// Endpoints holds one result per configured probe request, in the
 	// order of the ProbeKind constants.
 	Endpoints []EndpointResult
+	// Stale lists the versions of the probe module that this upstream's
+	// list lacked, though another upstream listed them, in this round and
+	// the one before; nil when it is up to date (or was not compared).
+	Stale []string
 }
 
 // OK reports whether every probe request of the round was made and gave an
@@ -213,6 +220,7 @@ type Prober struct {
 	clock  Clock
 	log    *slog.Logger
 	specs  []probeSpec
+	lists  listBook
 
 	// rand returns a number in [0, 1) for jitter.
 	rand func() float64
@@ -241,6 +249,7 @@ func NewProber(pool *Pool, cfg ProbeConfig, client HTTPDoer, clock Clock) *Probe
 		log:    cfg.Logger,
 		rand:   rand.Float64,
 		wait:   waitTimer,
+		lists:  listBook{maxAge: 3 * cfg.Interval},
 	}
 	if err := cfg.Validate(); err != nil {
 		p.log.Error("probe configuration is invalid; leaving out what is wrong", "err", err)
@@ -356,7 +365,8 @@ func (p *Prober) probeUpstream(ctx context.Context, u *Upstream) ProbeResult {
 			e.Skipped = true
 			continue
 		}
-		e.Outcome = p.probe(ctx, u, s)
+		var body []byte
+		e.Outcome, body = p.probe(ctx, u, s)
 		e.Outcome.Probe = true
 		if ctx.Err() != nil {
 			// Cut short by the caller: says nothing about the upstream.
@@ -370,17 +380,37 @@ func (p *Prober) probeUpstream(ctx context.Context, u *Upstream) ProbeResult {
 		if o.Status == 0 && o.Failure != FailNone || o.Failure == FailRateLimit {
 			skip = true
 		}
+		if s.kind == ProbeList && o.Status == http.StatusOK && o.Failure == FailNone {
+			e.Versions = ParseVersionList(body)
+			r.Stale = p.compareList(u, e.Versions)
+		}
 	}
 	return r
 }
 
-// probe makes one probe request of u and returns its outcome.
-func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outcome) {
+// compareList records u's list of the probe module, tells the Pool whether
+// u is stale, and returns the versions it lacks if it is.
+func (p *Prober) compareList(u *Upstream, versions []string) []string {
+	missing, was := p.lists.observe(u, versions, p.clock.Now())
+	p.pool.SetStale(u, missing)
+	switch {
+	case len(missing) > 0 && !was:
+		p.log.Warn("upstream is stale: its list lacks versions other upstreams list",
+			"upstream", u.Name, "module", p.cfg.Module, "missing", missing)
+	case len(missing) == 0 && was:
+		p.log.Info("upstream is up to date again", "upstream", u.Name, "module", p.cfg.Module)
+	}
+	return missing
+}
+
+// probe makes one probe request of u and returns its outcome and, for a
+// 200 answer, its body.
+func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outcome, body []byte) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probeURL(u.URL, s.path, false), nil)
 	if err != nil {
-		return Outcome{Failure: FailOther, Err: fmt.Errorf("building %s probe request: %w", s.kind, err)}
+		return Outcome{Failure: FailOther, Err: fmt.Errorf("building %s probe request: %w", s.kind, err)}, nil
 	}
 	req.Header.Set("User-Agent", "gofailover-probe")
 	start := p.clock.Now()
@@ -388,7 +418,7 @@ func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outco
 	if err != nil {
 		out.Total = p.clock.Now().Sub(start)
 		out.Failure, out.Err = Classify(err), fmt.Errorf("%s probe: %w", s.kind, err)
-		return out
+		return out, nil
 	}
 	defer resp.Body.Close()
 	out.Status = resp.StatusCode
@@ -400,7 +430,7 @@ func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outco
 		switch code := resp.StatusCode; {
 		case code == http.StatusNotFound || code == http.StatusGone:
 			// An answer: the upstream works, it just does not have this.
-			return out
+			return out, nil
 		case code == http.StatusTooManyRequests:
 			out.Failure = FailRateLimit
 			out.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), p.clock.Now())
@@ -411,10 +441,10 @@ func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outco
 			out.Failure = FailBadStatus
 		}
 		out.Err = fmt.Errorf("%s probe: upstream answered %s%s", s.kind, resp.Status, firstLine(reason))
-		return out
+		return out, nil
 	}
 
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxProbeBody+1))
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxProbeBody+1))
 	out.Total = p.clock.Now().Sub(start)
 	switch {
 	case err != nil:
@@ -429,7 +459,7 @@ func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outco
 			out.Failure, out.Err = FailBadBody, fmt.Errorf("%s probe: %w", s.kind, err)
 		}
 	}
-	return out
+	return out, body
 }
 
 // checkBody checks a 200 body the way the go command would read it: a list

@@ -19,14 +19,19 @@ type entry struct {
 }
 
 // score is an upstream's expected cost of one attempt: its latency EWMA
-// plus its error rate times FailureCost. known is false when nothing was
-// reported within the window.
-func score(w *window, cfg *Config) (s time.Duration, known bool) {
+// plus its error rate times FailureCost, plus StalePenalty if it is stale.
+// known is false when nothing was reported within the window.
+func score(s *upstreamState, cfg *Config) (cost time.Duration, known bool) {
+	w := &s.win
 	if w.n == 0 {
 		return 0, false
 	}
 	lat, _ := w.latency()
-	return lat + time.Duration(w.errorRate()*float64(cfg.FailureCost)), true
+	cost = lat + time.Duration(w.errorRate()*float64(cfg.FailureCost))
+	if len(s.stale) > 0 {
+		cost += cfg.StalePenalty
+	}
+	return cost, true
 }
 
 // near reports whether score b is near score a (a ≤ b): close enough for

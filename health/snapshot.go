@@ -1,6 +1,9 @@
 package health
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // State is how an upstream stands, as shown in a Snapshot.
 type State string
@@ -9,8 +12,8 @@ type State string
 const (
 	// StateHealthy: in use, no recent trouble.
 	StateHealthy State = "healthy"
-	// StateDegraded: in use, but it failed since its last success or its
-	// error rate is at least Config.DegradedErrorRate.
+	// StateDegraded: in use, but it failed since its last success, its
+	// error rate is at least Config.DegradedErrorRate, or it is stale.
 	StateDegraded State = "degraded"
 	// StateOpen: its breaker is open, or it asked to be left alone
 	// (Retry-After); tried only when nothing else is left.
@@ -33,7 +36,8 @@ type Status struct {
 	// when a Retry-After hold ends if that is later; zero otherwise.
 	Until time.Time
 	// Score is the expected cost of one attempt, lower is better: EWMA plus
-	// ErrorRate × Config.FailureCost. ScoreKnown is false when nothing was
+	// ErrorRate × Config.FailureCost, plus Config.StalePenalty while Stale
+	// is not empty. ScoreKnown is false when nothing was
 	// reported within Config.Window (and Score is zero).
 	Score      time.Duration
 	ScoreKnown bool
@@ -49,6 +53,10 @@ type Status struct {
 	// Backoff is the length of the breaker's current or last opening, zero
 	// once it has closed.
 	Backoff time.Duration
+	// Stale lists the versions of the probe module that the upstream's
+	// @v/list lacks and another upstream's has, while it is stale (see
+	// Pool.SetStale); it shows as degraded meanwhile.
+	Stale []string
 	// LastFailure, LastError and LastErrorAt describe the latest failure.
 	LastFailure FailureKind
 	LastError   error
@@ -73,7 +81,7 @@ func (p *Pool) Snapshot() []Status {
 		st, since := s.state(now, &p.cfg)
 		ewma, _ := s.win.latency()
 		p50, p95, p99 := s.win.percentiles()
-		sc, known := score(&s.win, &p.cfg)
+		sc, known := score(s, &p.cfg)
 		until := time.Time{}
 		if s.br.state == open || s.br.state == quarantined {
 			until = s.br.until
@@ -96,6 +104,7 @@ func (p *Pool) Snapshot() []Status {
 			Samples:             s.win.n,
 			ConsecutiveFailures: s.br.consecutive,
 			Backoff:             s.br.backoff,
+			Stale:               slices.Clone(s.stale),
 			LastFailure:         s.lastFailure,
 			LastError:           s.lastErr,
 			LastErrorAt:         s.lastErrAt,

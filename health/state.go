@@ -15,6 +15,7 @@ type upstreamState struct {
 	lastFailure FailureKind
 	lastErr     error
 	lastErrAt   time.Time
+	stale       []string // versions it lacks while stale (see Pool.SetStale)
 
 	// shown is the State last shown, and since when it has held; it tells
 	// healthy from degraded apart, which the breaker does not.
@@ -88,7 +89,7 @@ func (s *upstreamState) state(now time.Time, cfg *Config) (State, time.Time) {
 		since = time.Time{}
 	case s.br.state == halfOpen:
 		st = StateHalfOpen
-	case s.br.consecutive > 0 || s.win.n > 0 && s.win.errorRate() >= cfg.DegradedErrorRate:
+	case s.br.consecutive > 0 || s.win.n > 0 && s.win.errorRate() >= cfg.DegradedErrorRate || len(s.stale) > 0:
 		st = StateDegraded
 		since = time.Time{}
 	default:

@@ -45,6 +45,10 @@ type Config struct {
 	ProbeTimeout           time.Duration `env:"PROBE_TIMEOUT" envDefault:"10s" usage:"timeout of one probe request"`
 	ProbeModule            string        `env:"PROBE_MODULE" envDefault:"golang.org/x/mod@v0.1.0" usage:"module@version whose @v/list and .info the probes ask for (empty: only the checksum database's /supported)"`
 	HealthWindow           time.Duration `env:"HEALTH_WINDOW" envDefault:"5m" usage:"how long an upstream's results count in its latency percentiles and error rate"`
+	LatencyHalfLife        time.Duration `env:"LATENCY_HALF_LIFE" envDefault:"3s" usage:"an upstream's latency average forgets with time as well as with samples: a result weighs at least 1-2^(-gap/this), so a mirror only probes reach is judged by its latest answers"`
+	FailureCost            time.Duration `env:"FAILURE_COST" envDefault:"1s" usage:"what a failed request is taken to cost when ranking upstreams: score = latency average + error rate x this"`
+	StalePenalty           time.Duration `env:"STALE_PENALTY" envDefault:"1s" usage:"added to the score of an upstream whose list of the probe module lacks versions another upstream lists"`
+	RoutingHysteresis      float64       `env:"ROUTING_HYSTERESIS" envDefault:"0.1" usage:"another upstream takes the lead only if it beats the leader's score improved by this share (and 5ms), so similar mirrors do not flap"`
 	BreakerFailures        int           `env:"BREAKER_FAILURES" envDefault:"5" usage:"consecutive failures that open an upstream's circuit breaker"`
 	BreakerErrorRate       float64       `env:"BREAKER_ERROR_RATE" envDefault:"0.5" usage:"error rate over the health window that opens the breaker (0 to 1)"`
 	BreakerMinSamples      int           `env:"BREAKER_MIN_SAMPLES" envDefault:"20" usage:"fewest results in the window for the error rate to open the breaker"`
@@ -183,6 +187,10 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		positive("BREAKER_FAILURES", c.BreakerFailures),
 		positive("BREAKER_MIN_SAMPLES", c.BreakerMinSamples),
 		positive("BREAKER_TRIALS", c.BreakerTrials),
+		positive("LATENCY_HALF_LIFE", c.LatencyHalfLife),
+		positive("FAILURE_COST", c.FailureCost),
+		positive("STALE_PENALTY", c.StalePenalty),
+		positive("ROUTING_HYSTERESIS", c.RoutingHysteresis),
 	} {
 		if err != nil {
 			return err
@@ -222,7 +230,7 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 }
 
 // positive checks that the setting name (without the prefix) is above zero.
-func positive[T time.Duration | int](name string, v T) error {
+func positive[T time.Duration | int | float64](name string, v T) error {
 	if v > 0 {
 		return nil
 	}
@@ -328,6 +336,10 @@ func (c *Config) resolveCacheDir() error {
 func (c *Config) healthConfig() health.Config {
 	hc := health.DefaultConfig()
 	hc.Window = c.HealthWindow
+	hc.EWMAHalfLife = c.LatencyHalfLife
+	hc.FailureCost = c.FailureCost
+	hc.StalePenalty = c.StalePenalty
+	hc.HysteresisRatio = c.RoutingHysteresis
 	hc.FailureThreshold = c.BreakerFailures
 	hc.ErrorRateThreshold = c.BreakerErrorRate
 	hc.MinSamples = c.BreakerMinSamples

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,5 +45,47 @@ func TestGoCommandThroughFaultyFirstUpstream(t *testing.T) {
 				"GOFAILOVER_FIRST_BYTE_TIMEOUT=1s", "GOFAILOVER_HEDGE_CEILING=200ms", "GOFAILOVER_IDLE_TIMEOUT=2s")
 			goDownloadAndGet(t, url, db, mods)
 		})
+	}
+}
+
+// TestStalePreferredMirrorLosesListTraffic: the preferred mirror's lists
+// lack each module's newest version. The probes compare its list of the
+// probe module with the other mirror's, find it stale, and move traffic
+// away, so that the go command's @latest resolves the newest version.
+func TestStalePreferredMirrorLosesListTraffic(t *testing.T) {
+	mods, db := fixtures(t)
+	stale := mirrortest.NewMirror(db, mods...)
+	fresh := mirrortest.NewMirror(db, mods...)
+	defer stale.Close()
+	defer fresh.Close()
+	stale.SetFault(mirrortest.StaleList())
+	url := startServer(t, t.TempDir(), db, []string{stale.URL(), fresh.URL()},
+		"GOFAILOVER_PROBE_MODULE=example.com/lib@v1.0.0", "GOFAILOVER_PROBE_INTERVAL=100ms",
+		"GOFAILOVER_MUTABLE_TTL=50ms")
+
+	// Detection takes two or three probe rounds; allow many more.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, list := httpGet(t, url+"/example.com/lib/@v/list")
+		if strings.Contains(string(list), "v1.1.0") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s (100 probe intervals) after start, the list still comes from the stale mirror: %q", list)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	env := mirrortest.GoEnv(t, url, db)
+	dir := mirrortest.ScratchModule(t, "example.com/scratch", nil)
+	if out, err := mirrortest.RunGo(t, env, dir, "get", "example.com/lib@latest"); err != nil {
+		t.Fatalf("go get: %v\n%s", err, out)
+	}
+	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(gomod), "example.com/lib v1.1.0") {
+		t.Fatalf("go get @latest did not resolve the newest version:\n%s", gomod)
 	}
 }
