@@ -27,31 +27,15 @@ type answer struct {
 
 // fetch asks the upstreams, best first, until one serves the answer, and
 // stores what it got. It runs once per key at a time (see Handler.serve).
-// Immutable answers are hedged (see fetchHedged).
+// A failed attempt moves on to the next candidate at once, and a slow one
+// is hedged (see fetchHedged).
 func (h *Handler) fetch(req *Request) *answer {
 	h.prefetchLookup(req)
 	candidates := h.router(req).Candidates()
 	if len(candidates) == 0 {
 		return &answer{status: http.StatusBadGateway, reason: "no upstream is configured for this request"}
 	}
-	if req.Immutable && h.hedges != nil {
-		return h.fetchHedged(req, candidates)
-	}
-	var tally attemptTally
-	for _, u := range candidates {
-		if h.base.Err() != nil {
-			tally.failed = append(tally.failed, "shutting down")
-			break
-		}
-		got := h.attempt(h.base, u, req, nil)
-		if ans := tally.add(u, got); ans != nil {
-			return ans
-		}
-		if got.err == nil && got.status == http.StatusOK {
-			return h.commit(req, u, got)
-		}
-	}
-	return h.conclude(req, tally)
+	return h.fetchHedged(req, candidates)
 }
 
 // attemptTally collects what the upstreams that did not serve an answer

@@ -83,8 +83,7 @@ type Config struct {
 	// LimitWait is how long an attempt waits for a free slot under
 	// MaxPerUpstream. Zero means DefaultLimitWait.
 	LimitWait time.Duration
-	// HedgeFloor and HedgeCeiling bound the hedge delay of immutable
-	// answers: how long an upstream may go without a response header
+	// HedgeFloor and HedgeCeiling bound the hedge delay: how long an upstream may go without a response header
 	// before the request also goes to the next candidate. Within them the
 	// delay is the upstream's recent p95 time to first byte (when the
 	// Router knows it). Zero means DefaultHedgeFloor, DefaultHedgeCeiling.
@@ -119,6 +118,8 @@ type Handler struct {
 	limits *upstreamLimits
 	// hedges keeps hedged requests within budget; nil when hedging is off.
 	hedges *hedgeBudget
+	// stats counts upstream attempts and hedges.
+	stats handlerStats
 	// fetches counts the shared fetches in flight, so that shutdown can
 	// wait for them before the store closes.
 	fetches sync.WaitGroup

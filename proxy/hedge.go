@@ -34,11 +34,16 @@ func (h *Handler) hedgeDelay(req *Request, u *health.Upstream) time.Duration {
 	return h.cfg.HedgeCeiling
 }
 
-// fetchHedged is fetch for immutable answers. It starts on the first
-// candidate; when that has not started answering within its hedge delay,
-// the same request goes to the next candidate as well (within the hedge
-// budget), and so on. The first usable answer wins and the others are
-// cancelled. A failed attempt moves on to the next candidate at once.
+// fetchHedged asks the candidates for req. It starts on the first; when
+// that has not started answering within its hedge delay, the same request
+// goes to the next candidate as well (within the hedge budget), and so on.
+// The first usable answer wins and the others are cancelled. A failed
+// attempt moves on to the next candidate at once.
+//
+// Mutable answers (lists, @latest) are hedged as well as immutable ones:
+// they are small and held in memory, and they are the go command's first
+// requests, so a mirror that has stopped answering would otherwise cost
+// each of them the whole first-byte timeout until its breaker opens.
 func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answer {
 	ctx, cancel := context.WithCancel(h.base)
 	defer cancel()
@@ -55,6 +60,7 @@ func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answ
 		next++
 		running++
 		h.hedges.attempt(hedged)
+		h.stats.attempt(hedged)
 		go func() { results <- done{u, h.attempt(ctx, u, req, headers), hedged} }()
 	}
 
@@ -74,6 +80,7 @@ func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answ
 			if d.got.err == nil && d.got.status == http.StatusOK {
 				winner = &d
 				if d.hedged {
+					h.stats.hedgeWon()
 					h.log.Debug("hedged request won", "upstream", d.u.Name, "key", req.Path)
 				}
 				break
@@ -111,7 +118,7 @@ func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answ
 }
 
 // hedgeBudget keeps hedged requests to a share of all upstream attempts
-// over about the last minute.
+// over about the last minute. A nil budget allows no hedge.
 type hedgeBudget struct {
 	ratio float64
 	now   func() time.Time
@@ -136,6 +143,9 @@ func (b *hedgeBudget) rotate(now time.Time) {
 
 // attempt counts one upstream attempt, hedged or not.
 func (b *hedgeBudget) attempt(hedged bool) {
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.rotate(b.now())
@@ -148,6 +158,9 @@ func (b *hedgeBudget) attempt(hedged bool) {
 // allow reports whether one more hedge keeps hedges within the ratio of
 // the attempts that are not hedges.
 func (b *hedgeBudget) allow() bool {
+	if b == nil {
+		return false
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.rotate(b.now())

@@ -1,7 +1,9 @@
 package proxy_test
 
 import (
+	"io"
 	"net/http"
+	"strings"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -74,5 +76,40 @@ func TestHedgingStaysWithinBudget(t *testing.T) {
 	}
 	if e.Upstream != slow.URL() || fast.Count(zip) != 0 {
 		t.Errorf("the zip came from %s and the fast mirror was asked %d times: a hedge went out beyond the budget", e.Upstream, fast.Count(zip))
+	}
+}
+
+// TestMutableAnswersHedged: a list is hedged too, so a preferred mirror
+// that has stopped answering costs the go command's first requests the
+// hedge delay, not the first-byte timeout; the handler counts the hedge
+// and its win.
+func TestMutableAnswersHedged(t *testing.T) {
+	mods := mirrortest.TestdataModules(t)
+	stuck := mirrortest.NewMirror(nil, mods...)
+	fast := mirrortest.NewMirror(nil, mods...)
+	t.Cleanup(stuck.Close)
+	t.Cleanup(fast.Close)
+	stuck.SetFault(mirrortest.Blackhole().OnSuffix("/@v/list"))
+	srv, h, _ := serveHandler(t, proxy.Config{
+		HedgeFloor: 50 * time.Millisecond, HedgeCeiling: 100 * time.Millisecond, HedgeBudget: 1,
+	}, stuck.URL(), fast.URL())
+	if resp, err := http.Get(srv.URL + "/example.com/lib/@v/v1.1.0.info"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("warm-up: %v %v", resp, err)
+	}
+	const list = "/example.com/lib/@v/list"
+	resp, err := http.Get(srv.URL + list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "v1.1.0") {
+		t.Fatalf("GET %s: %s %q", list, resp.Status, body)
+	}
+	if stuck.Count(list) != 1 || fast.Count(list) != 1 {
+		t.Errorf("stuck mirror asked %d times, fast %d: want the first attempt and one hedge", stuck.Count(list), fast.Count(list))
+	}
+	if got, want := h.Stats(), (proxy.Stats{UpstreamAttempts: 3, Hedges: 1, HedgesWon: 1}); got != want {
+		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
 }
