@@ -45,7 +45,7 @@ type Config struct {
 	ProbeTimeout           time.Duration `env:"PROBE_TIMEOUT" envDefault:"10s" usage:"timeout of one probe request"`
 	ProbeModule            string        `env:"PROBE_MODULE" envDefault:"golang.org/x/mod@v0.1.0" usage:"module@version whose @v/list and .info the probes ask for (empty: only the checksum database's /supported)"`
 	HealthWindow           time.Duration `env:"HEALTH_WINDOW" envDefault:"5m" usage:"how long an upstream's results count in its latency percentiles and error rate"`
-	LatencyHalfLife        time.Duration `env:"LATENCY_HALF_LIFE" envDefault:"3s" usage:"an upstream's latency average forgets with time as well as with samples: a result weighs at least 1-2^(-gap/this), so a mirror only probes reach is judged by its latest answers"`
+	LatencyHalfLife        time.Duration `env:"LATENCY_HALF_LIFE" usage:"an upstream's latency average forgets with time as well as with samples: a result weighs at least 1-2^(-gap/this), so a mirror only probes reach is judged by its latest answers (default: a fifth of the probe interval, 3s when probing is off)"`
 	FailureCost            time.Duration `env:"FAILURE_COST" envDefault:"1s" usage:"what a failed request is taken to cost when ranking upstreams: score = latency average + error rate x this"`
 	StalePenalty           time.Duration `env:"STALE_PENALTY" envDefault:"1s" usage:"added to the score of an upstream whose list of the probe module lacks versions another upstream lists"`
 	RoutingHysteresis      float64       `env:"ROUTING_HYSTERESIS" envDefault:"0.1" usage:"another upstream takes the lead only if it beats the leader's score improved by this share (and 5ms), so similar mirrors do not flap"`
@@ -187,7 +187,6 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		positive("BREAKER_FAILURES", c.BreakerFailures),
 		positive("BREAKER_MIN_SAMPLES", c.BreakerMinSamples),
 		positive("BREAKER_TRIALS", c.BreakerTrials),
-		positive("LATENCY_HALF_LIFE", c.LatencyHalfLife),
 		positive("FAILURE_COST", c.FailureCost),
 		positive("STALE_PENALTY", c.StalePenalty),
 		positive("ROUTING_HYSTERESIS", c.RoutingHysteresis),
@@ -198,6 +197,16 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 	}
 	if c.ProbeInterval < 0 {
 		return configErrorf("%sPROBE_INTERVAL: must not be negative, got %v", envPrefix, c.ProbeInterval)
+	}
+	switch {
+	case c.LatencyHalfLife < 0:
+		return configErrorf("%sLATENCY_HALF_LIFE: must be a positive duration, got %v", envPrefix, c.LatencyHalfLife)
+	case c.LatencyHalfLife == 0 && c.ProbeInterval > 0:
+		// Probes are all that reach a mirror traffic has left: one
+		// probe round must be able to outweigh what made it leave.
+		c.LatencyHalfLife = c.ProbeInterval / 5
+	case c.LatencyHalfLife == 0:
+		c.LatencyHalfLife = health.DefaultConfig().EWMAHalfLife
 	}
 	if err := c.probeConfig(nil).Validate(); err != nil {
 		return configErrorf("%sPROBE_MODULE: %v", envPrefix, err)

@@ -83,6 +83,8 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{"bad log level", nil, []string{"GOFAILOVER_LOG_LEVEL=loud"}, "GOFAILOVER_LOG_LEVEL: invalid value"},
 		{"error rate above 1", nil, []string{"GOFAILOVER_BREAKER_ERROR_RATE=1.5"}, "GOFAILOVER_BREAKER_ERROR_RATE: must be above 0"},
 		{"zero failures", []string{"--breaker-failures=0"}, nil, "GOFAILOVER_BREAKER_FAILURES: must be a positive number"},
+		{"negative half-life", nil, []string{"GOFAILOVER_LATENCY_HALF_LIFE=-1s"}, "GOFAILOVER_LATENCY_HALF_LIFE: must be a positive duration"},
+		{"zero hysteresis", nil, []string{"GOFAILOVER_ROUTING_HYSTERESIS=0"}, "GOFAILOVER_ROUTING_HYSTERESIS: must be a positive number"},
 		{"backoff cap below backoff", nil, []string{"GOFAILOVER_BREAKER_BACKOFF=10m"}, "GOFAILOVER_BREAKER_MAX_BACKOFF:"},
 		{"bad listen", nil, []string{"GOFAILOVER_LISTEN=3131"}, "GOFAILOVER_LISTEN:"},
 		{"non-http upstream", nil, []string{"GOFAILOVER_UPSTREAMS=ftp://mirror.test"}, "GOFAILOVER_UPSTREAMS: upstream \"ftp://mirror.test\": scheme must be http or https"},
@@ -185,11 +187,40 @@ func TestReadmeListsEverySetting(t *testing.T) {
 // TestHealthDefaultsMatchHealthPackage keeps the settings' defaults (shown
 // by --help and the README) equal to the health package's own.
 func TestHealthDefaultsMatchHealthPackage(t *testing.T) {
-	cfg, err := load(t, nil)
+	cfg, err := load(t, nil, "GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_CACHE_DIR="+t.TempDir())
+	if err == nil {
+		err = cfg.validate(fakeGoEnv("", ""))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := cfg.healthConfig(), health.DefaultConfig(); got != want {
 		t.Errorf("health settings' defaults give %+v, want the health package's %+v", got, want)
+	}
+}
+
+// TestLatencyHalfLifeFollowsProbeInterval: unset, the latency half-life is
+// a fifth of the probe interval, so that one probe round outweighs what
+// made traffic leave a mirror, whatever the interval.
+func TestLatencyHalfLifeFollowsProbeInterval(t *testing.T) {
+	for _, tt := range []struct {
+		env  []string
+		want time.Duration
+	}{
+		{[]string{"GOFAILOVER_PROBE_INTERVAL=1s"}, 200 * time.Millisecond},
+		{[]string{"GOFAILOVER_PROBE_INTERVAL=1m"}, 12 * time.Second},
+		{[]string{"GOFAILOVER_PROBE_INTERVAL=0"}, health.DefaultConfig().EWMAHalfLife},
+		{[]string{"GOFAILOVER_PROBE_INTERVAL=1s", "GOFAILOVER_LATENCY_HALF_LIFE=7s"}, 7 * time.Second},
+	} {
+		cfg, err := load(t, nil, append(tt.env, "GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_CACHE_DIR="+t.TempDir())...)
+		if err == nil {
+			err = cfg.validate(fakeGoEnv("", ""))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.healthConfig().EWMAHalfLife; got != tt.want {
+			t.Errorf("%v: half-life %v, want %v", tt.env, got, tt.want)
+		}
 	}
 }

@@ -17,6 +17,12 @@ import (
 // the test ends.
 func startServer(t testing.TB, cacheDir string, db *mirrortest.SumDB, upstreams []string, env ...string) string {
 	t.Helper()
+	return launchServer(t, cacheDir, db, upstreams, env...).url()
+}
+
+// launchServer is startServer returning the server itself.
+func launchServer(t testing.TB, cacheDir string, db *mirrortest.SumDB, upstreams []string, env ...string) *server {
+	t.Helper()
 	sumdb := "off"
 	if db != nil {
 		sumdb = db.VerifierKey
@@ -51,8 +57,11 @@ func startServer(t testing.TB, cacheDir string, db *mirrortest.SumDB, upstreams 
 			t.Errorf("server: %v", err)
 		}
 	})
-	return "http://" + srv.listener.Addr().String()
+	return srv
 }
+
+// url returns the server's base URL.
+func (s *server) url() string { return "http://" + s.listener.Addr().String() }
 
 // testWriter sends log lines to the test log.
 type testWriter struct{ t testing.TB }
