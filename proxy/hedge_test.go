@@ -3,8 +3,8 @@ package proxy_test
 import (
 	"io"
 	"net/http"
-	"strings"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 

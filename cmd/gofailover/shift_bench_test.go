@@ -27,8 +27,11 @@ const (
 // not cached (a new module's .info every 20 ms) through a gofailover in
 // front of two healthy mirrors, probing every second. After 2 s the
 // preferred mirror turns 300 ms slower; after 4 more seconds it heals, and
-// the run goes on for 6 s. Each iteration is a new gofailover. It reports
-// the medians over iterations of:
+// the run goes on for 6 s. Each iteration is a new gofailover.
+//
+//	go test -run '^$' -bench TrafficShift -benchtime 5x ./cmd/gofailover
+//
+// It reports the medians over iterations of:
 //
 //   - moved-requests and moved-s: requests and seconds after the slowdown
 //     until traffic has moved (one past the last request that reached the
@@ -41,8 +44,6 @@ const (
 //     3 probe intervals;
 //   - hedge-overhead: hedged upstream requests over the whole run, as a
 //     share of the others; target at most 10%.
-//
-//	go test -run '^$' -bench TrafficShift -benchtime 5x ./cmd/gofailover
 func BenchmarkTrafficShift(b *testing.B) {
 	perRun := int((shiftWarm+shiftSlowFor+shiftHealFor)/shiftPace) + 1
 	mods := make([]*mirrortest.Module, 0, b.N*perRun+1)
