@@ -88,6 +88,11 @@ type Config struct {
 	// delay is the upstream's recent p95 time to first byte (when the
 	// Router knows it). Zero means DefaultHedgeFloor, DefaultHedgeCeiling.
 	HedgeFloor, HedgeCeiling time.Duration
+	// HedgeBurst is how many hedges, over about a minute, need no other
+	// upstream requests to pay for them (see HedgeBudget), so that the
+	// first requests after a start or a quiet spell can hedge. Zero means
+	// DefaultHedgeBurst; negative means none.
+	HedgeBurst int
 	// HedgeBudget caps hedged requests at this share of the other upstream
 	// requests over about a minute. Zero means DefaultHedgeBudget; a
 	// negative value turns hedging off.
@@ -144,6 +149,12 @@ func New(ctx context.Context, cfg Config) *Handler {
 	if cfg.HedgeBudget == 0 {
 		cfg.HedgeBudget = DefaultHedgeBudget
 	}
+	switch {
+	case cfg.HedgeBurst == 0:
+		cfg.HedgeBurst = DefaultHedgeBurst
+	case cfg.HedgeBurst < 0:
+		cfg.HedgeBurst = 0
+	}
 	if cfg.LimitWait <= 0 {
 		cfg.LimitWait = DefaultLimitWait
 	}
@@ -159,7 +170,7 @@ func New(ctx context.Context, cfg Config) *Handler {
 	h := &Handler{cfg: cfg, log: cfg.Logger, base: ctx,
 		limits: &upstreamLimits{max: cfg.MaxPerUpstream, wait: cfg.LimitWait}}
 	if cfg.HedgeBudget > 0 {
-		h.hedges = &hedgeBudget{ratio: cfg.HedgeBudget, now: cfg.Now, start: cfg.Now()}
+		h.hedges = &hedgeBudget{ratio: cfg.HedgeBudget, burst: cfg.HedgeBurst, now: cfg.Now, start: cfg.Now()}
 	}
 	if cfg.SumDB != nil {
 		h.sums = checksum.New(checksum.Config{

@@ -14,6 +14,7 @@ const (
 	DefaultHedgeFloor   = 100 * time.Millisecond
 	DefaultHedgeCeiling = 2 * time.Second
 	DefaultHedgeBudget  = 0.1
+	DefaultHedgeBurst   = 16
 )
 
 // latencies is what a Router may also offer: an upstream's recent p95 time
@@ -24,14 +25,28 @@ type latencies interface {
 
 // hedgeDelay is how long an attempt on u may go without a response header
 // before the same request goes to the next candidate too: u's recent p95,
-// within the floor and ceiling; the ceiling when nothing is known of u.
+// within the floor and ceiling. When nothing is known of u (it has not
+// answered yet: just after start, or it never answers), u is expected to
+// answer about as fast as the slowest of the upstreams that have: their
+// highest p95. The ceiling when nothing is known of any.
 func (h *Handler) hedgeDelay(req *Request, u *health.Upstream) time.Duration {
-	if l, ok := h.router(req).(latencies); ok {
-		if p95, known := l.LatencyP95(u); known {
-			return min(max(p95, h.cfg.HedgeFloor), h.cfg.HedgeCeiling)
+	router := h.router(req)
+	l, ok := router.(latencies)
+	if !ok {
+		return h.cfg.HedgeCeiling
+	}
+	p95, known := l.LatencyP95(u)
+	if !known {
+		for _, peer := range router.Upstreams() {
+			if d, ok := l.LatencyP95(peer); ok && (!known || d > p95) {
+				p95, known = d, true
+			}
 		}
 	}
-	return h.cfg.HedgeCeiling
+	if !known {
+		return h.cfg.HedgeCeiling
+	}
+	return min(max(p95, h.cfg.HedgeFloor), h.cfg.HedgeCeiling)
 }
 
 // fetchHedged asks the candidates for req. It starts on the first; when
@@ -118,9 +133,13 @@ func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answ
 }
 
 // hedgeBudget keeps hedged requests to a share of all upstream attempts
-// over about the last minute. A nil budget allows no hedge.
+// over about the last minute, plus a burst: a few hedges that need no
+// plain attempts to pay for them, so that the first requests after a start
+// or a quiet spell can hedge around a mirror that stopped answering. A nil
+// budget allows no hedge.
 type hedgeBudget struct {
 	ratio float64
+	burst int
 	now   func() time.Time
 
 	mu           sync.Mutex
@@ -156,7 +175,7 @@ func (b *hedgeBudget) attempt(hedged bool) {
 }
 
 // allow reports whether one more hedge keeps hedges within the ratio of
-// the attempts that are not hedges.
+// the attempts that are not hedges, plus the burst.
 func (b *hedgeBudget) allow() bool {
 	if b == nil {
 		return false
@@ -166,5 +185,5 @@ func (b *hedgeBudget) allow() bool {
 	b.rotate(b.now())
 	hedges := b.hedges + b.prevHedges
 	plain := b.attempts + b.prevAttempts - hedges
-	return float64(hedges+1) <= b.ratio*float64(plain)
+	return float64(hedges+1) <= b.ratio*float64(plain)+float64(b.burst)
 }

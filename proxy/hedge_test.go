@@ -14,8 +14,8 @@ import (
 )
 
 // hedgeRig is a handler in front of a slow and a fast mirror with the
-// given hedge budget.
-func hedgeRig(t *testing.T, budget float64) (*httptest.Server, *cache.Store, *mirrortest.Mirror, *mirrortest.Mirror) {
+// given hedge budget and burst.
+func hedgeRig(t *testing.T, budget float64, burst int) (*httptest.Server, *cache.Store, *mirrortest.Mirror, *mirrortest.Mirror) {
 	t.Helper()
 	mods := mirrortest.TestdataModules(t)
 	slow := mirrortest.NewMirror(nil, mods...)
@@ -24,7 +24,7 @@ func hedgeRig(t *testing.T, budget float64) (*httptest.Server, *cache.Store, *mi
 	t.Cleanup(fast.Close)
 	slow.SetFault(mirrortest.Slow(3 * time.Second).OnSuffix(".zip"))
 	srv, _, store := serveHandler(t, proxy.Config{
-		HedgeFloor: 50 * time.Millisecond, HedgeCeiling: 100 * time.Millisecond, HedgeBudget: budget,
+		HedgeFloor: 50 * time.Millisecond, HedgeCeiling: 100 * time.Millisecond, HedgeBudget: budget, HedgeBurst: burst,
 	}, slow.URL(), fast.URL())
 	return srv, store, slow, fast
 }
@@ -33,7 +33,7 @@ func hedgeRig(t *testing.T, budget float64) (*httptest.Server, *cache.Store, *mi
 // zip within the hedge delay, so the request also goes to the next one,
 // whose answer wins; the slow attempt is abandoned.
 func TestHedgedRequestWins(t *testing.T) {
-	srv, store, slow, fast := hedgeRig(t, 1.0)
+	srv, store, slow, fast := hedgeRig(t, 1.0, -1)
 	// One plain request first, so the budget (hedges per plain request)
 	// has room for a hedge.
 	if resp, err := http.Get(srv.URL + "/example.com/lib/@v/v1.1.0.info"); err != nil || resp.StatusCode != http.StatusOK {
@@ -60,10 +60,10 @@ func TestHedgedRequestWins(t *testing.T) {
 	}
 }
 
-// TestHedgingStaysWithinBudget: with no budget for hedges the request
-// waits for the preferred mirror.
+// TestHedgingStaysWithinBudget: with no budget for hedges (and no burst)
+// the request waits for the preferred mirror.
 func TestHedgingStaysWithinBudget(t *testing.T) {
-	srv, store, slow, fast := hedgeRig(t, 0.0001)
+	srv, store, slow, fast := hedgeRig(t, 0.0001, -1)
 	const zip = "/example.com/lib/@v/v1.1.0.zip"
 	resp, err := http.Get(srv.URL + zip)
 	if err != nil {

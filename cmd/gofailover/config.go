@@ -41,6 +41,7 @@ type Config struct {
 	HedgeFloor             time.Duration `env:"HEDGE_FLOOR" envDefault:"100ms" usage:"shortest wait for an upstream's response header before the request also goes to the next upstream (the wait is the upstream's recent p95)"`
 	HedgeCeiling           time.Duration `env:"HEDGE_CEILING" envDefault:"2s" usage:"longest such wait, and the wait for an upstream with no recent latency"`
 	HedgeBudget            float64       `env:"HEDGE_BUDGET" envDefault:"0.1" usage:"hedged requests at most, as a share of the other upstream requests over a minute; 0 turns hedging off"`
+	HedgeBurst             int           `env:"HEDGE_BURST" envDefault:"16" usage:"hedged requests per minute allowed beyond the budget, so that the first requests after a start or a quiet spell can hedge around a mirror that stopped answering; 0 means none"`
 	ProbeInterval          time.Duration `env:"PROBE_INTERVAL" envDefault:"15s" usage:"how often each upstream is probed in the background (with 10% jitter); 0 turns probing off"`
 	ProbeTimeout           time.Duration `env:"PROBE_TIMEOUT" envDefault:"10s" usage:"timeout of one probe request"`
 	ProbeModule            string        `env:"PROBE_MODULE" envDefault:"golang.org/x/mod@v0.1.0" usage:"module@version whose @v/list and .info the probes ask for (empty: only the checksum database's /supported)"`
@@ -210,6 +211,9 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 	}
 	if err := c.probeConfig(nil).Validate(); err != nil {
 		return configErrorf("%sPROBE_MODULE: %v", envPrefix, err)
+	}
+	if c.HedgeBurst < 0 {
+		return configErrorf("%sHEDGE_BURST: must not be negative, got %d", envPrefix, c.HedgeBurst)
 	}
 	if c.HedgeBudget < 0 || c.HedgeBudget > 1 {
 		return configErrorf("%sHEDGE_BUDGET: must be from 0 to 1, got %v", envPrefix, c.HedgeBudget)
@@ -381,6 +385,14 @@ func (c *Config) hedgeBudget() float64 {
 		return -1
 	}
 	return c.HedgeBudget
+}
+
+// hedgeBurst is the proxy's HedgeBurst: the setting, with 0 meaning none.
+func (c *Config) hedgeBurst() int {
+	if c.HedgeBurst == 0 {
+		return -1
+	}
+	return c.HedgeBurst
 }
 
 // printSettings writes the table of settings for --help.

@@ -18,7 +18,9 @@ import (
 // carries over between rounds; the first round, in which each learns what
 // its preferred upstream is like, is reported apart. It reports the medians
 // of the other rounds and their ratios to the healthy case (targets: dead
-// at most 1.1, blackhole at most 1.5).
+// at most 1.1, blackhole at most 1.5), and for each gofailover the hedged
+// upstream requests of the whole run as a share of the others (target at
+// most 0.1).
 //
 //	go test -run '^$' -bench Failover -benchtime 10x ./cmd/gofailover
 func BenchmarkFailover(b *testing.B) {
@@ -38,9 +40,12 @@ func BenchmarkFailover(b *testing.B) {
 	b.Cleanup(blackhole.Close)
 	blackhole.SetFault(mirrortest.Blackhole())
 
-	healthy := startServer(b, b.TempDir(), db, []string{preferred.URL(), good.URL()})
-	dead := startServer(b, b.TempDir(), db, []string{closedPort(b), good.URL()})
-	hole := startServer(b, b.TempDir(), db, []string{blackhole.URL(), good.URL()})
+	srvs := []*server{
+		launchServer(b, b.TempDir(), db, []string{preferred.URL(), good.URL()}),
+		launchServer(b, b.TempDir(), db, []string{closedPort(b), good.URL()}),
+		launchServer(b, b.TempDir(), db, []string{blackhole.URL(), good.URL()}),
+	}
+	healthy, dead, hole := srvs[0].url(), srvs[1].url(), srvs[2].url()
 
 	download := func(url string, mods []*mirrortest.Module) time.Duration {
 		return timeGoModDownload(b, url, db, mods)
@@ -71,4 +76,8 @@ func BenchmarkFailover(b *testing.B) {
 	b.ReportMetric(float64(first[2].Milliseconds()), "ms/first-set-blackhole-first")
 	b.ReportMetric(float64(mDead)/float64(mHealthy), "dead/healthy")
 	b.ReportMetric(float64(mHole)/float64(mHealthy), "blackhole/healthy")
+	for k, name := range []string{"healthy", "dead-first", "blackhole-first"} {
+		st := srvs[k].handler.Stats()
+		b.ReportMetric(float64(st.Hedges)/float64(st.UpstreamAttempts-st.Hedges), "hedge-overhead-"+name)
+	}
 }

@@ -109,6 +109,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		HedgeFloor:     cfg.HedgeFloor,
 		HedgeCeiling:   cfg.HedgeCeiling,
 		HedgeBudget:    cfg.hedgeBudget(),
+		HedgeBurst:     cfg.hedgeBurst(),
 		IdleTimeout:    cfg.IdleTimeout,
 		Logger:         log.With("component", "proxy"),
 	})
