@@ -30,7 +30,11 @@ type latencies interface {
 // answer about as fast as the slowest of the upstreams that have: their
 // highest p95. The ceiling when nothing is known of any.
 func (h *Handler) hedgeDelay(req *Request, u *health.Upstream) time.Duration {
-	router := h.router(req)
+	return h.upstreamHedgeDelay(h.router(req), u)
+}
+
+// upstreamHedgeDelay is hedgeDelay for an upstream of router.
+func (h *Handler) upstreamHedgeDelay(router Router, u *health.Upstream) time.Duration {
 	l, ok := router.(latencies)
 	if !ok {
 		return h.cfg.HedgeCeiling
@@ -84,11 +88,12 @@ func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answ
 		winner    *done
 		final     *answer
 		answering bool // an attempt has its response header: no more hedging
+		enough    bool // a "not found" is in hand and the rest are too slow
 	)
 	launch(false)
 	timer := time.NewTimer(h.hedgeDelay(req, candidates[0]))
 	defer timer.Stop()
-	for running > 0 && winner == nil && final == nil {
+	for running > 0 && winner == nil && final == nil && !enough {
 		select {
 		case d := <-results:
 			running--
@@ -109,10 +114,19 @@ func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answ
 		case <-headers:
 			answering = true
 		case <-timer.C:
-			if !answering && next < len(candidates) && h.hedges.allow() {
+			switch {
+			case answering:
+			case next < len(candidates) && h.hedges.allow():
 				h.log.Debug("hedging: no answer yet", "key", req.Path, "waiting_on", candidates[next-1].Name, "next", candidates[next].Name)
 				launch(true)
 				timer.Reset(h.hedgeDelay(req, candidates[next-1]))
+			case len(tally.notFound) > 0:
+				// An upstream has said the answer does not exist; the
+				// others are asked only for a second opinion, which is
+				// not worth waiting for beyond their usual time (the go
+				// command probes many module paths that do not exist).
+				h.log.Debug("giving up on a second opinion: not found already", "key", req.Path, "waiting_on", candidates[next-1].Name)
+				enough = true
 			}
 		}
 	}

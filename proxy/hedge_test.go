@@ -113,3 +113,35 @@ func TestMutableAnswersHedged(t *testing.T) {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
 }
+
+// TestNotFoundDoesNotWaitForStuckUpstream: the first upstream says a
+// module does not exist; the second, asked for a second opinion, never
+// answers. The request ends with the 404 once the second has had its
+// hedge delay, not at the first-byte timeout (an hour here), and the
+// stuck attempt is abandoned.
+func TestNotFoundDoesNotWaitForStuckUpstream(t *testing.T) {
+	mods := mirrortest.TestdataModules(t)
+	empty := mirrortest.NewMirror(nil)
+	stuck := mirrortest.NewMirror(nil, mods...)
+	t.Cleanup(empty.Close)
+	t.Cleanup(stuck.Close)
+	stuck.SetFault(mirrortest.Blackhole())
+	srv, _, _ := serveHandler(t, proxy.Config{
+		Client:     proxy.NewUpstreamClient(proxy.UpstreamTimeouts{FirstByte: time.Hour}),
+		HedgeFloor: 50 * time.Millisecond, HedgeCeiling: 100 * time.Millisecond,
+	}, empty.URL(), stuck.URL())
+	client := &http.Client{Timeout: time.Minute}
+	const info = "/example.com/lib/@v/v1.1.0.info"
+	resp, err := client.Get(srv.URL + info)
+	if err != nil {
+		t.Fatalf("GET %s: %v (waiting for the stuck upstream?)", info, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), empty.URL()) {
+		t.Fatalf("GET %s: %s %q, want 404 naming %s", info, resp.Status, body, empty.URL())
+	}
+	if stuck.Count(info) != 1 {
+		t.Errorf("the stuck upstream was asked %d times, want 1", stuck.Count(info))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofailover/gofailover/health"
@@ -21,6 +22,13 @@ const maxSumDBBytes = 1 << 20
 // sumdbSources returns the ways the verifier reads its database, best
 // first: the database's own URL when configured, else each public
 // upstream's /sumdb/<name>/ path in the router's order.
+//
+// The verifier tries sources one after another (each has its own client,
+// so that bad content is blamed on the upstream that served it), so an
+// upstream that has stopped answering would cost every lookup the whole
+// first-byte timeout. Instead, each upstream but the last gets its hedge
+// delay to start answering, then the read gives up on it and the next is
+// tried.
 func (h *Handler) sumdbSources() []checksum.Source {
 	db := h.cfg.SumDB
 	if db.URL != nil {
@@ -28,10 +36,14 @@ func (h *Handler) sumdbSources() []checksum.Source {
 	}
 	ups := h.cfg.Router.Candidates()
 	out := make([]checksum.Source, 0, len(ups))
-	for _, u := range ups {
+	for i, u := range ups {
 		base := *u.URL
 		base.Path += "/sumdb/" + db.Name
-		out = append(out, &sumdbSource{h: h, name: u.Name, base: &base, upstream: u})
+		src := &sumdbSource{h: h, name: u.Name, base: &base, upstream: u}
+		if i < len(ups)-1 {
+			src.patience = h.upstreamHedgeDelay(h.cfg.Router, u)
+		}
+		out = append(out, src)
 	}
 	return out
 }
@@ -53,6 +65,9 @@ type sumdbSource struct {
 	name     string
 	base     *url.URL
 	upstream *health.Upstream // nil for the database's own URL
+	// patience is how long the upstream may take to start answering
+	// before the read gives up on it; zero means the first-byte timeout.
+	patience time.Duration
 }
 
 // Name identifies the source.
@@ -64,8 +79,21 @@ func (s *sumdbSource) ReadRemote(ctx context.Context, path string) ([]byte, erro
 	defer cancel()
 	start := time.Now()
 	var out health.Outcome
+	var impatient atomic.Bool
+	if s.patience > 0 {
+		t := time.AfterFunc(s.patience, func() { impatient.Store(true); cancel() })
+		defer t.Stop()
+	}
 	data, err := s.read(ctx, cancel, path, &out)
 	out.Total = time.Since(start)
+	if impatient.Load() && out.Status == 0 {
+		// Like a lost hedge: it takes at least this long, which is
+		// what the router learns.
+		if s.upstream != nil && s.h.base.Err() == nil {
+			s.h.cfg.Router.Report(s.upstream, health.Outcome{FirstByte: out.Total, Total: out.Total})
+		}
+		return nil, fmt.Errorf("%s: no answer within %v; trying the next source", s.name, s.patience)
+	}
 	if err != nil && out.Failure == health.FailNone && !isNotExist(err) {
 		out.Failure = classify(err)
 	}

@@ -42,7 +42,7 @@ func TestGoCommandThroughFaultyFirstUpstream(t *testing.T) {
 				bad.Close()
 			}
 			url := startServer(t, t.TempDir(), db, []string{bad.URL(), good.URL()},
-				"GOFAILOVER_FIRST_BYTE_TIMEOUT=1s", "GOFAILOVER_HEDGE_CEILING=200ms", "GOFAILOVER_IDLE_TIMEOUT=2s")
+				"GOFAILOVER_FIRST_BYTE_TIMEOUT=10s", "GOFAILOVER_HEDGE_CEILING=200ms", "GOFAILOVER_IDLE_TIMEOUT=2s")
 			goDownloadAndGet(t, url, db, mods)
 		})
 	}
