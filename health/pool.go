@@ -37,6 +37,28 @@ type Pool struct {
 	cur   atomic.Pointer[[]*Upstream]
 	until atomic.Int64
 	fresh atomic.Bool
+
+	observer atomic.Pointer[observerBox]
+}
+
+// Observer hears of every outcome a Pool records, such as metrics that
+// count upstream requests. Observe must be quick and must not call the
+// Pool.
+type Observer interface {
+	Observe(u *Upstream, o Outcome)
+}
+
+// observerBox holds an Observer for an atomic pointer.
+type observerBox struct{ Observer }
+
+// SetObserver makes o hear of every outcome reported from now on; nil
+// stops it.
+func (p *Pool) SetObserver(o Observer) {
+	if o == nil {
+		p.observer.Store(nil)
+		return
+	}
+	p.observer.Store(&observerBox{o})
 }
 
 // NewPool returns a Pool over ups, whose Rank fields give the user's
@@ -82,13 +104,18 @@ func (p *Pool) Candidates() []*Upstream {
 func (p *Pool) Report(u *Upstream, o Outcome) {
 	now := p.clock.Now()
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	found := false
 	for i, v := range p.ups {
 		if v == u {
 			p.st[i].record(now, o, &p.cfg)
 			p.fresh.Store(false)
-			return
+			found = true
+			break
 		}
+	}
+	p.mu.Unlock()
+	if obs := p.observer.Load(); found && obs != nil {
+		obs.Observe(u, o)
 	}
 }
 

@@ -97,6 +97,9 @@ type Config struct {
 	// requests over about a minute. Zero means DefaultHedgeBudget; a
 	// negative value turns hedging off.
 	HedgeBudget float64
+	// NoRequestCounts turns off the per-request counts of Stats (the
+	// other counters stay), to measure what counting costs a cache hit.
+	NoRequestCounts bool
 	// Logger receives the handler's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time. Nil means time.Now.
@@ -199,6 +202,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveReadyz(w, r)
 		return
 	}
+	kind := kindInvalid
+	if !h.cfg.NoRequestCounts {
+		cw := &countingWriter{ResponseWriter: w}
+		w = cw
+		defer func() {
+			if cw.status != 0 { // 0: the client left before an answer
+				h.stats.request(kind, cw.status, cw.result)
+			}
+		}()
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
@@ -214,6 +227,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	kind = req.Kind
 	h.serve(w, r, req)
 }
 
@@ -250,7 +264,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 	h.fetches.Add(1)
 	go func() {
 		defer h.fetches.Done()
-		v, _, _ := h.flight.Do(req.Path, func() (any, error) { return h.load(req), nil })
+		v, _, shared := h.flight.Do(req.Path, func() (any, error) { return h.load(req), nil })
+		if shared {
+			h.stats.shared.Add(1)
+		}
 		ch <- v.(*answer)
 	}()
 	var ans *answer

@@ -31,6 +31,7 @@ const immutableCacheControl = "public, max-age=31536000, immutable"
 // serveObject writes a cached or just-fetched answer, with conditional
 // requests and ranges handled by http.ServeContent.
 func (h *Handler) serveObject(w http.ResponseWriter, r *http.Request, req *Request, e cache.Entry, body io.ReadSeeker, source string) {
+	noteResult(w, source)
 	hdr := w.Header()
 	hdr.Set(CacheHeader, source)
 	if e.Status != http.StatusOK {

@@ -109,6 +109,22 @@ type Verifier struct {
 	// error for its lifetime; its lasting state (the verified tree head,
 	// tiles and lookups) is in the store, so a new one is cheap.
 	clients map[string]*pooledClient
+
+	// Lookup results since creation, for LookupStats.
+	found, notFound, unavailable atomic.Uint64
+}
+
+// LookupStats counts a Verifier's lookups by result.
+type LookupStats struct {
+	// Found counts lookups that gave the database's record (from the
+	// store or a source); NotFound those the database has no record for;
+	// Unavailable those no source could answer.
+	Found, NotFound, Unavailable uint64
+}
+
+// Stats returns the verifier's lookup counts.
+func (v *Verifier) Stats() LookupStats {
+	return LookupStats{Found: v.found.Load(), NotFound: v.notFound.Load(), Unavailable: v.unavailable.Load()}
 }
 
 // pooledClient is a sumdb.Client reading from one source.
@@ -183,6 +199,7 @@ func (v *Verifier) Lookup(ctx context.Context, mod, version string) ([]string, e
 			if pc.uses.Add(1) >= maxClientLookups {
 				v.retire(src, pc)
 			}
+			v.found.Add(1)
 			return lines, nil
 		}
 		v.retire(src, pc)
@@ -216,8 +233,10 @@ func (v *Verifier) Lookup(ctx context.Context, mod, version string) ([]string, e
 		}
 	}
 	if notFound {
+		v.notFound.Add(1)
 		return nil, fmt.Errorf("%s@%s: %w %s", mod, version, ErrNotInDatabase, v.cfg.DB.Name)
 	}
+	v.unavailable.Add(1)
 	return nil, fmt.Errorf("%s@%s: %w: %s", mod, version, ErrUnavailable, strings.Join(failures, "; "))
 }
 

@@ -1,0 +1,116 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gofailover/gofailover/health"
+)
+
+// states are the values of the state label, in a fixed order.
+var states = []health.State{
+	health.StateHealthy, health.StateDegraded, health.StateOpen, health.StateHalfOpen, health.StateQuarantined,
+}
+
+// stateCollector reads counters and health at scrape time.
+type stateCollector struct {
+	src Sources
+
+	requests, shared, attempts, hedges, hedgesWon, lookups *prometheus.Desc
+	cacheEntries, cacheBytes                               *prometheus.Desc
+	state, score, latency, errorRatio, stale, backoff      *prometheus.Desc
+	alerts                                                 *prometheus.Desc
+}
+
+func newStateCollector(src Sources) *stateCollector {
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
+	}
+	return &stateCollector{
+		src:          src,
+		requests:     desc("requests_total", "Requests answered on the module proxy and checksum-database paths, by kind (list, info, mod, zip, latest, sumdb, invalid), status class and cache result (hit, miss, stale, none).", "kind", "status_class", "cache"),
+		shared:       desc("fetches_shared_total", "Requests whose upstream fetch was shared with concurrent requests for the same answer (singleflight)."),
+		attempts:     desc("upstream_attempts_total", "Upstream requests made to fetch answers, hedges included."),
+		hedges:       desc("hedges_total", "Hedged upstream requests: sent because an earlier attempt had not started answering within its hedge delay."),
+		hedgesWon:    desc("hedges_won_total", "Hedged upstream requests that served the answer."),
+		lookups:      desc("sumdb_lookups_total", "Checksum-database lookups, by result (found, not_found, unavailable).", "result"),
+		cacheEntries: desc("cache_entries", "Answers in the cache."),
+		cacheBytes:   desc("cache_bytes", "Bytes of the answers in the cache."),
+		state:        desc("upstream_state", "1 for the upstream's current state (healthy, degraded, open, half-open, quarantined), 0 for the others.", "pool", "upstream", "state"),
+		score:        desc("upstream_score_seconds", "The upstream's routing score: expected cost of one attempt, lower is better (absent when nothing is known).", "pool", "upstream"),
+		latency:      desc("upstream_latency_seconds", "The upstream's time to first byte over the health window, by quantile (0.5, 0.95, 0.99).", "pool", "upstream", "quantile"),
+		errorRatio:   desc("upstream_error_ratio", "The upstream's share of failed requests over the health window.", "pool", "upstream"),
+		stale:        desc("upstream_stale", "1 when the upstream's list of the probe module lacks versions another upstream lists.", "pool", "upstream"),
+		backoff:      desc("upstream_breaker_backoff_seconds", "Length of the upstream's current or last circuit-breaker opening; 0 once it has closed.", "pool", "upstream"),
+		alerts:       desc("alerts_firing", "Firing alerts, by severity.", "severity"),
+	}
+}
+
+// Describe sends every description.
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.requests, c.shared, c.attempts, c.hedges, c.hedgesWon, c.lookups,
+		c.cacheEntries, c.cacheBytes,
+		c.state, c.score, c.latency, c.errorRatio, c.stale, c.backoff, c.alerts,
+	} {
+		ch <- d
+	}
+}
+
+// Collect reads the sources and sends their metrics.
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	if h := c.src.Handler; h != nil {
+		st := h.Stats()
+		for _, r := range st.Requests {
+			counter(c.requests, r.Count, r.Kind, r.Class, r.Cache)
+		}
+		counter(c.shared, st.SharedFetches)
+		counter(c.attempts, st.UpstreamAttempts)
+		counter(c.hedges, st.Hedges)
+		counter(c.hedgesWon, st.HedgesWon)
+		counter(c.lookups, st.Lookups.Found, "found")
+		counter(c.lookups, st.Lookups.NotFound, "not_found")
+		counter(c.lookups, st.Lookups.Unavailable, "unavailable")
+	}
+	if s := c.src.Store; s != nil {
+		st := s.Stats()
+		gauge(c.cacheEntries, float64(st.Entries))
+		gauge(c.cacheBytes, float64(st.Bytes))
+	}
+	for _, p := range c.src.Pools {
+		for _, s := range p.Pool.Snapshot() {
+			up := s.Upstream.Name
+			for _, st := range states {
+				v := 0.0
+				if s.State == st {
+					v = 1
+				}
+				gauge(c.state, v, p.Name, up, string(st))
+			}
+			if s.ScoreKnown {
+				gauge(c.score, s.Score.Seconds(), p.Name, up)
+			}
+			gauge(c.latency, s.P50.Seconds(), p.Name, up, "0.5")
+			gauge(c.latency, s.P95.Seconds(), p.Name, up, "0.95")
+			gauge(c.latency, s.P99.Seconds(), p.Name, up, "0.99")
+			gauge(c.errorRatio, s.ErrorRate, p.Name, up)
+			stale := 0.0
+			if len(s.Stale) > 0 {
+				stale = 1
+			}
+			gauge(c.stale, stale, p.Name, up)
+			gauge(c.backoff, s.Backoff.Seconds(), p.Name, up)
+		}
+	}
+	if f := c.src.FiringAlerts; f != nil {
+		firing := f()
+		for _, sev := range []string{"P0", "P1", "P2"} {
+			gauge(c.alerts, float64(firing[sev]), sev)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gofailover/gofailover/health"
+)
+
+// UpstreamObserver counts the requests of one pool's upstreams, users' and
+// probes', by outcome and failure kind, and keeps histograms of their time
+// to first byte. It is a health.Observer and a prometheus.Collector.
+type UpstreamObserver struct {
+	requests     *prometheus.CounterVec
+	firstByte    *prometheus.HistogramVec
+	verification *prometheus.CounterVec
+}
+
+// NewUpstreamObserver returns an observer whose metrics carry the pool
+// label pool.
+func NewUpstreamObserver(pool string) *UpstreamObserver {
+	constant := prometheus.Labels{"pool": pool}
+	return &UpstreamObserver{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace:   namespace,
+			Name:        "upstream_requests_total",
+			Help:        "Requests to upstreams, by upstream, source (request: for a user; probe: active health probe), outcome (success or failure) and failure kind.",
+			ConstLabels: constant,
+		}, []string{"upstream", "source", "outcome", "failure"}),
+		firstByte: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace:   namespace,
+			Name:        "upstream_first_byte_seconds",
+			Help:        "Time from sending a request to an upstream to its response header, by upstream and source.",
+			ConstLabels: constant,
+			Buckets:     prometheus.ExponentialBucketsRange(0.002, 30, 15),
+		}, []string{"upstream", "source"}),
+		verification: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace:   namespace,
+			Name:        "verification_failures_total",
+			Help:        "Module files or checksum-database content from an upstream that failed checksum verification.",
+			ConstLabels: constant,
+		}, []string{"upstream"}),
+	}
+}
+
+// Observe counts one outcome of a request to u.
+func (m *UpstreamObserver) Observe(u *health.Upstream, o health.Outcome) {
+	source := "request"
+	if o.Probe {
+		source = "probe"
+	}
+	outcome, failure := "success", "none"
+	if o.Failure != health.FailNone {
+		outcome, failure = "failure", string(o.Failure)
+	}
+	m.requests.WithLabelValues(u.Name, source, outcome, failure).Inc()
+	if o.FirstByte > 0 {
+		m.firstByte.WithLabelValues(u.Name, source).Observe(o.FirstByte.Seconds())
+	}
+	if o.Failure == health.FailBadContent {
+		m.verification.WithLabelValues(u.Name).Inc()
+	}
+}
+
+// Describe sends the observer's metric descriptions.
+func (m *UpstreamObserver) Describe(ch chan<- *prometheus.Desc) {
+	m.requests.Describe(ch)
+	m.firstByte.Describe(ch)
+	m.verification.Describe(ch)
+}
+
+// Collect sends the observer's metrics.
+func (m *UpstreamObserver) Collect(ch chan<- prometheus.Metric) {
+	m.requests.Collect(ch)
+	m.firstByte.Collect(ch)
+	m.verification.Collect(ch)
+}
