@@ -1,0 +1,199 @@
+package statuspage
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// findBrowser returns the path of a Chromium-based browser, or skips the
+// test when there is none.
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	t.Skip("no chromium, chromium-browser or google-chrome on PATH: install it (apt-get install chromium) to run the browser test")
+	return ""
+}
+
+// pageFacts is what the browser test reads from the rendered page.
+type pageFacts struct {
+	Rows []struct {
+		Name  string `json:"name"`
+		State string `json:"state"`
+		Badge string `json:"badge"`
+	} `json:"rows"`
+	Plots []struct {
+		Title   string  `json:"title"`
+		Width   float64 `json:"width"`
+		Height  float64 `json:"height"`
+		Visible bool    `json:"visible"`
+		Series  int     `json:"series"`
+		Paths   int     `json:"paths"`
+	} `json:"plots"`
+	Legend       []string `json:"legend"`
+	Alerts       []string `json:"alerts"`
+	ScrollWidth  float64  `json:"scrollWidth"`
+	InnerWidth   float64  `json:"innerWidth"`
+	WrapOverflow bool     `json:"wrapOverflow"`
+}
+
+// readPageFacts is the script that gathers pageFacts.
+const readPageFacts = `(() => {
+  const visible = (el) => {
+    const s = getComputedStyle(el);
+    return s.display !== "none" && s.visibility === "visible" && Number(s.opacity) > 0;
+  };
+  return {
+    rows: [...document.querySelectorAll("#upstreams tbody tr.upstream")].map((tr) => ({
+      name: tr.querySelector("td.name").textContent.replace("preferred", "").trim(),
+      state: tr.dataset.state,
+      badge: tr.querySelector(".badge").textContent.trim(),
+    })),
+    plots: [...document.querySelectorAll("svg.plot")].map((svg) => {
+      const r = svg.getBoundingClientRect();
+      return {
+        title: svg.getAttribute("aria-label"),
+        width: r.width, height: r.height, visible: visible(svg),
+        series: svg.querySelectorAll("g.series").length,
+        paths: svg.querySelectorAll("g.series path").length,
+      };
+    }),
+    legend: [...document.querySelectorAll("#trends .legend li")].map((li) => li.textContent.trim()),
+    alerts: [...document.querySelectorAll("#alerts tr.alert")].map((tr) => tr.dataset.state),
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    wrapOverflow: [...document.querySelectorAll(".table-wrap")].some((w) => w.scrollWidth > w.clientWidth),
+  };
+})()`
+
+// TestStatusPageInBrowser loads the page in headless Chromium at laptop and
+// phone sizes, checks what a reader would see, and saves screenshots.
+func TestStatusPageInBrowser(t *testing.T) {
+	browser := findBrowser(t)
+	rep := sampleReport()
+	srv := httptest.NewServer(Handler(SourceFunc(func(context.Context) (Report, error) { return rep, nil }),
+		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("no-proxy-server", true),
+		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	tab, cancelTab := chromedp.NewContext(allocCtx)
+	defer cancelTab()
+
+	shots := []string{t.TempDir()}
+	if dir := os.Getenv("GOFAILOVER_SCREENSHOT_DIR"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatalf("creating GOFAILOVER_SCREENSHOT_DIR: %v", err)
+		}
+		shots = append(shots, dir)
+	}
+
+	for _, view := range []struct {
+		name          string
+		width, height int64
+		opts          []chromedp.EmulateViewportOption
+	}{
+		{"laptop", 1366, 900, nil},
+		{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulatePortrait}},
+	} {
+		err := chromedp.Do(tab,
+			chromedp.EmulateViewport(view.width, view.height, view.opts...),
+			chromedp.Navigate(srv.URL+"/"),
+		)
+		if err != nil {
+			t.Fatalf("%s: loading the page: %v", view.name, err)
+		}
+		facts, err := chromedp.Run(tab, chromedp.Evaluate[pageFacts](readPageFacts))
+		if err != nil {
+			t.Fatalf("%s: reading the page: %v", view.name, err)
+		}
+		checkPageFacts(t, view.name, rep, facts)
+		if view.name == "phone" && facts.ScrollWidth > facts.InnerWidth {
+			t.Errorf("phone: the page is %v px wide in a %v px viewport: it scrolls sideways", facts.ScrollWidth, facts.InnerWidth)
+		}
+
+		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("%s: screenshot: %v", view.name, err)
+		}
+		for _, dir := range shots {
+			path := filepath.Join(dir, "statuspage-"+view.name+".png")
+			if err := os.WriteFile(path, png, 0o644); err != nil {
+				t.Fatalf("writing screenshot: %v", err)
+			}
+			t.Logf("%s screenshot: %s", view.name, path)
+		}
+	}
+}
+
+// checkPageFacts checks the page a browser rendered for rep.
+func checkPageFacts(t *testing.T, view string, rep Report, f pageFacts) {
+	t.Helper()
+	if len(f.Rows) != len(rep.Upstreams) {
+		t.Fatalf("%s: %d upstream rows, want %d", view, len(f.Rows), len(rep.Upstreams))
+	}
+	for i, u := range rep.Upstreams {
+		row := f.Rows[i]
+		if row.Name != u.Name || row.State != u.State || row.Badge != u.State {
+			t.Errorf("%s: row %d = %+v, want name %q, state and badge %q", view, i, row, u.Name, u.State)
+		}
+	}
+
+	// Per range: latency (three percentiles per upstream), error rate, traffic share.
+	n := len(rep.Upstreams)
+	wantSeries := []int{3 * n, 3 * n, n, n, n, n}
+	if len(f.Plots) != len(wantSeries) {
+		t.Fatalf("%s: %d plots, want %d", view, len(f.Plots), len(wantSeries))
+	}
+	for i, p := range f.Plots {
+		if !p.Visible || p.Width <= 0 || p.Height <= 0 {
+			t.Errorf("%s: plot %q is not visible: %+v", view, p.Title, p)
+		}
+		if p.Series != wantSeries[i] || p.Paths != wantSeries[i] {
+			t.Errorf("%s: plot %q has %d series and %d lines, want %d", view, p.Title, p.Series, p.Paths, wantSeries[i])
+		}
+	}
+	for _, u := range rep.Upstreams {
+		if !slices.Contains(f.Legend, u.Name) {
+			t.Errorf("%s: legend %q lacks %s", view, f.Legend, u.Name)
+		}
+	}
+	for _, pct := range []string{"p50", "p95", "p99"} {
+		if !slices.Contains(f.Legend, pct) {
+			t.Errorf("%s: legend %q lacks %s", view, f.Legend, pct)
+		}
+	}
+	if got := strings.Join(f.Alerts, ","); got != "firing,pending,resolved" {
+		t.Errorf("%s: alerts in order %s, want firing,pending,resolved", view, got)
+	}
+}

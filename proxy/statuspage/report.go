@@ -1,0 +1,180 @@
+package statuspage
+
+import (
+	"context"
+	"time"
+)
+
+// Report is everything the status page shows at one instant; /status.json is
+// its JSON encoding. Times are shown in the location of GeneratedAt.
+type Report struct {
+	// GeneratedAt is when the report was made; "for 5m" and uptime are
+	// measured from it. The handler sets it to the current time when zero.
+	GeneratedAt time.Time `json:"generated_at,omitzero"`
+	// Version is the server's version, StartedAt when it started.
+	Version   string    `json:"version,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	// Verification says whether downloads are checked against a checksum
+	// database.
+	Verification Verification `json:"verification"`
+	// Upstreams are the mirrors, in the user's order.
+	Upstreams []Upstream `json:"upstreams"`
+	// Ranges are the plotted time ranges, such as the last hour and the
+	// last day, each with a series per upstream.
+	Ranges []Range `json:"ranges"`
+	// Alerts are firing, pending and recently resolved alerts; the page
+	// shows them in that order.
+	Alerts []Alert `json:"alerts"`
+	// Cache describes the local cache.
+	Cache CacheStats `json:"cache"`
+	// Clients counts the answers given to clients; nil when not known.
+	Clients *ClientStats `json:"clients,omitempty"`
+}
+
+// Verification is whether the server verifies what it serves against a
+// checksum database, and which one.
+type Verification struct {
+	// Enabled is false when verification is off.
+	Enabled bool `json:"enabled"`
+	// Database names the checksum database, such as sum.example.org.
+	Database string `json:"database,omitempty"`
+}
+
+// Upstream is one mirror's row on the page.
+type Upstream struct {
+	// Name identifies the mirror: its URL without credentials.
+	Name string `json:"name"`
+	// Preferred marks the user's preferred upstream: the first configured.
+	Preferred bool `json:"preferred,omitempty"`
+	// State is "healthy", "degraded", "open", "half-open" or
+	// "quarantined"; Since is when the upstream entered it.
+	State string    `json:"state"`
+	Since time.Time `json:"since,omitzero"`
+	// Until is when an open or quarantined upstream is next tried; zero
+	// otherwise.
+	Until time.Time `json:"until,omitzero"`
+	// Samples counts the outcomes in the health window. When it is zero,
+	// Score, the percentiles and ErrorRate are unknown.
+	Samples int `json:"samples"`
+	// Score is the expected cost of one attempt, in seconds; lower is
+	// better.
+	Score float64 `json:"score_seconds"`
+	// P50, P95 and P99 are percentiles of the time to first byte over the
+	// health window, in seconds.
+	P50 float64 `json:"p50_seconds"`
+	P95 float64 `json:"p95_seconds"`
+	P99 float64 `json:"p99_seconds"`
+	// ErrorRate is the share of failures in the health window, 0 to 1.
+	ErrorRate float64 `json:"error_rate"`
+	// ConsecutiveFailures counts failures since the last success.
+	ConsecutiveFailures int `json:"consecutive_failures,omitempty"`
+	// LastError describes the latest failure, at LastErrorAt.
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// TrafficShare is the upstream's share of the requests sent to
+	// upstreams over the health window, 0 to 1.
+	TrafficShare float64 `json:"traffic_share"`
+	// Requests and Failures count users' requests sent to the upstream,
+	// and those that failed, since the server started.
+	Requests uint64 `json:"requests"`
+	Failures uint64 `json:"failures"`
+}
+
+// Range is one plotted stretch of time, with a series per upstream.
+type Range struct {
+	// Name labels the range, such as "last hour".
+	Name string `json:"name"`
+	// From and To bound the time axis.
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Step is the time between points, in seconds. When set, points
+	// further apart than one and a half steps are not joined by a line.
+	Step float64 `json:"step_seconds,omitempty"`
+	// Series holds one series per upstream.
+	Series []Series `json:"series"`
+}
+
+// Series is one upstream's history over a Range.
+type Series struct {
+	// Upstream is the Name of the upstream described.
+	Upstream string `json:"upstream"`
+	// Points are in time order.
+	Points []Point `json:"points"`
+}
+
+// Point is an upstream's health over one step of a Range.
+type Point struct {
+	// T is the end of the step.
+	T time.Time `json:"t"`
+	// P50, P95 and P99 are percentiles of the time to first byte, in
+	// seconds.
+	P50 float64 `json:"p50_seconds"`
+	P95 float64 `json:"p95_seconds"`
+	P99 float64 `json:"p99_seconds"`
+	// ErrorRate is the share of failures, 0 to 1.
+	ErrorRate float64 `json:"error_rate"`
+	// TrafficShare is the upstream's share of upstream requests, 0 to 1.
+	TrafficShare float64 `json:"traffic_share"`
+	// Missing means nothing is known of this step: plots leave a gap.
+	Missing bool `json:"missing,omitempty"`
+}
+
+// Alert is one alert, firing, pending or resolved.
+type Alert struct {
+	// Rule names the alerting rule; Upstream names the upstream it is
+	// about, empty when it is about the server.
+	Rule     string `json:"rule"`
+	Upstream string `json:"upstream,omitempty"`
+	// Severity is "P0" (users are failing now), "P1" or "P2".
+	Severity string `json:"severity"`
+	// State is "firing", "pending" or "resolved".
+	State string `json:"state"`
+	// Since is when the condition began; FiredAt when the alert fired
+	// and ResolvedAt when it resolved, zero if it has not.
+	Since      time.Time `json:"since,omitzero"`
+	FiredAt    time.Time `json:"fired_at,omitzero"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+	// Value is the measured value that crossed Threshold, in Unit:
+	// "seconds", "ratio" (0 to 1, shown as a percentage) or empty for a
+	// plain number.
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	Unit      string  `json:"unit,omitempty"`
+	// Summary says in one line what is wrong.
+	Summary string `json:"summary,omitempty"`
+}
+
+// CacheStats describes the local cache.
+type CacheStats struct {
+	// Entries counts the cached answers; Bytes is the sum of their sizes.
+	Entries int64 `json:"entries"`
+	Bytes   int64 `json:"bytes"`
+	// Hits, Misses and Stale count answers served from the cache, fetched
+	// upstream, and served stale because every upstream failed.
+	Hits   uint64 `json:"hits"`
+	Misses uint64 `json:"misses"`
+	Stale  uint64 `json:"stale"`
+	// HitRatio is the share of answers served from the cache, 0 to 1.
+	HitRatio float64 `json:"hit_ratio"`
+}
+
+// ClientStats counts the answers the server gave its clients since it
+// started.
+type ClientStats struct {
+	// Requests counts the answers given.
+	Requests uint64 `json:"requests"`
+	// Failed counts the 5xx answers: no upstream answered and nothing
+	// usable was cached. These are the users who got hurt.
+	Failed uint64 `json:"failed"`
+}
+
+// Source produces the Report for each request to the page.
+type Source interface {
+	Report(ctx context.Context) (Report, error)
+}
+
+// SourceFunc adapts a function to Source.
+type SourceFunc func(ctx context.Context) (Report, error)
+
+// Report calls f.
+func (f SourceFunc) Report(ctx context.Context) (Report, error) { return f(ctx) }
