@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 )
@@ -35,6 +36,15 @@ const (
 	ProbeList ProbeKind = "list"
 	// ProbeInfo is GET <upstream>/<escaped module>/@v/<escaped ProbeConfig.Version>.info.
 	ProbeInfo ProbeKind = "info"
+	// ProbeMod is GET <upstream>/<escaped module>/@v/<escaped version>.mod;
+	// only with ProbeConfig.Full.
+	ProbeMod ProbeKind = "mod"
+	// ProbeZip is GET <upstream>/<escaped module>/@v/<escaped version>.zip;
+	// only with ProbeConfig.Full.
+	ProbeZip ProbeKind = "zip"
+	// ProbeLatest is GET <upstream>/<escaped module>/@latest; only with
+	// ProbeConfig.Full.
+	ProbeLatest ProbeKind = "latest"
 )
 
 // ProbeConfig configures a Prober. A zero duration or fraction means its
@@ -58,6 +68,11 @@ type ProbeConfig struct {
 	// Version is a canonical version of Module whose .info is probed as
 	// well; empty means only the list.
 	Version string
+	// Full adds the requests a one-shot check of a mirror makes, so that
+	// every protocol endpoint is exercised: the .mod and .zip of Version
+	// (with a Version) and the @latest of Module. The background prober
+	// leaves it off: a zip can be large.
+	Full bool
 	// MaxRetryAfter caps how long an upstream's Retry-After postpones its
 	// next probe round. Default 10m.
 	MaxRetryAfter time.Duration
@@ -74,6 +89,9 @@ const (
 	DefaultProbeTimeout  = 10 * time.Second
 	// maxProbeBody bounds a probe body read; a longer one is FailTooLarge.
 	maxProbeBody = 1 << 20
+	// maxProbeZip bounds a .zip probe body instead: it is read to its end
+	// but not kept.
+	maxProbeZip = 64 << 20
 	// maxReasonBody bounds the body read from a non-200 answer.
 	maxReasonBody = 4 << 10
 )
@@ -196,12 +214,14 @@ func (r ProbeResult) RetryAfter() time.Duration {
 }
 
 // probeSpec is one configured probe request: its kind, protocol path
-// (appended to the upstream's base URL) and, for .info, the version
-// expected in the answer.
+// (appended to the upstream's base URL), the longest body it accepts and,
+// for .info and .mod, the version or module expected in the answer.
 type probeSpec struct {
 	kind    ProbeKind
 	path    string
+	maxBody int64
 	version string
+	module  string
 }
 
 // Prober actively probes every upstream of a Pool in the background with
@@ -254,20 +274,37 @@ func NewProber(pool *Pool, cfg ProbeConfig, client HTTPDoer, clock Clock) *Probe
 	if err := cfg.Validate(); err != nil {
 		p.log.Error("probe configuration is invalid; leaving out what is wrong", "err", err)
 	}
+	p.specs = probeSpecs(cfg)
+	return p
+}
+
+// probeSpecs returns the probe requests of cfg's valid targets, in the
+// order of the ProbeKind constants.
+func probeSpecs(cfg ProbeConfig) []probeSpec {
+	var specs []probeSpec
 	if cfg.SumDB != "" && (ProbeConfig{SumDB: cfg.SumDB}).Validate() == nil {
-		p.specs = append(p.specs, probeSpec{kind: ProbeSumDB, path: "/sumdb/" + cfg.SumDB + "/supported"})
+		specs = append(specs, probeSpec{kind: ProbeSumDB, path: "/sumdb/" + cfg.SumDB + "/supported", maxBody: maxProbeBody})
 	}
-	if cfg.Module != "" {
-		if esc, err := module.EscapePath(cfg.Module); err == nil {
-			p.specs = append(p.specs, probeSpec{kind: ProbeList, path: "/" + esc + "/@v/list"})
-			if cfg.Version != "" && (ProbeConfig{Module: cfg.Module, Version: cfg.Version}).Validate() == nil {
-				if ev, err := module.EscapeVersion(cfg.Version); err == nil {
-					p.specs = append(p.specs, probeSpec{kind: ProbeInfo, path: "/" + esc + "/@v/" + ev + ".info", version: cfg.Version})
-				}
+	esc, err := module.EscapePath(cfg.Module)
+	if cfg.Module == "" || err != nil {
+		return specs
+	}
+	specs = append(specs, probeSpec{kind: ProbeList, path: "/" + esc + "/@v/list", maxBody: maxProbeBody})
+	if cfg.Version != "" && (ProbeConfig{Module: cfg.Module, Version: cfg.Version}).Validate() == nil {
+		if ev, err := module.EscapeVersion(cfg.Version); err == nil {
+			base := "/" + esc + "/@v/" + ev
+			specs = append(specs, probeSpec{kind: ProbeInfo, path: base + ".info", maxBody: maxProbeBody, version: cfg.Version})
+			if cfg.Full {
+				specs = append(specs,
+					probeSpec{kind: ProbeMod, path: base + ".mod", maxBody: maxProbeBody, module: cfg.Module},
+					probeSpec{kind: ProbeZip, path: base + ".zip", maxBody: maxProbeZip})
 			}
 		}
 	}
-	return p
+	if cfg.Full {
+		specs = append(specs, probeSpec{kind: ProbeLatest, path: "/" + esc + "/@latest", maxBody: maxProbeBody, module: cfg.Module})
+	}
+	return specs
 }
 
 // Run probes every upstream every interval (with jitter, and no sooner than
@@ -404,7 +441,7 @@ func (p *Prober) compareList(u *Upstream, versions []string) []string {
 }
 
 // probe makes one probe request of u and returns its outcome and, for a
-// 200 answer, its body.
+// 200 answer, its body (of a zip, only its first bytes).
 func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outcome, body []byte) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
@@ -444,7 +481,7 @@ func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outco
 		return out, nil
 	}
 
-	body, err = io.ReadAll(io.LimitReader(resp.Body, maxProbeBody+1))
+	body, size, err := readProbeBody(resp.Body, s)
 	out.Total = p.clock.Now().Sub(start)
 	switch {
 	case err != nil:
@@ -452,8 +489,8 @@ func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outco
 		if out.Failure == FailOther && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			out.Failure = FailTimeout
 		}
-	case len(body) > maxProbeBody:
-		out.Failure, out.Err = FailTooLarge, fmt.Errorf("%s probe: body exceeds %d bytes", s.kind, maxProbeBody)
+	case size > s.maxBody:
+		out.Failure, out.Err = FailTooLarge, fmt.Errorf("%s probe: body exceeds %d bytes", s.kind, s.maxBody)
 	default:
 		if err := checkBody(s, body); err != nil {
 			out.Failure, out.Err = FailBadBody, fmt.Errorf("%s probe: %w", s.kind, err)
@@ -462,9 +499,37 @@ func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outco
 	return out, body
 }
 
+// zipMagic starts every zip file: the signature of its first local file
+// header.
+const zipMagic = "PK\x03\x04"
+
+// readProbeBody reads a 200 body, up to one byte more than s.maxBody, and
+// returns it with the number of bytes read. A zip is read to its end, so
+// that a truncated or stalled download shows, but only its first bytes
+// are kept: they are all checkBody looks at.
+func readProbeBody(r io.Reader, s probeSpec) (body []byte, size int64, err error) {
+	limited := io.LimitReader(r, s.maxBody+1)
+	if s.kind != ProbeZip {
+		body, err = io.ReadAll(limited)
+		return body, int64(len(body)), err
+	}
+	head := make([]byte, len(zipMagic))
+	n, err := io.ReadFull(limited, head)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return head[:n], int64(n), nil
+	}
+	if err != nil {
+		return head[:n], int64(n), err
+	}
+	rest, err := io.Copy(io.Discard, limited)
+	return head, int64(n) + rest, err
+}
+
 // checkBody checks a 200 body the way the go command would read it: a list
 // has a version at the start of every non-empty line; an .info is JSON
-// naming the version asked for.
+// naming the version asked for; a .mod has a module directive naming the
+// module asked for; a .zip starts like a zip file; an @latest is JSON
+// naming a valid version of the module.
 func checkBody(s probeSpec, body []byte) error {
 	switch s.kind {
 	case ProbeList:
@@ -484,6 +549,28 @@ func checkBody(s probeSpec, body []byte) error {
 		}
 		if info.Version != s.version {
 			return fmt.Errorf("body names version %q, want %q", truncate(info.Version, 80), s.version)
+		}
+	case ProbeMod:
+		switch path := modfile.ModulePath(body); {
+		case path == "":
+			return fmt.Errorf("body is not a go.mod: no module directive")
+		case path != s.module:
+			return fmt.Errorf("go.mod names module %q, want %q", truncate(path, 80), s.module)
+		}
+	case ProbeZip:
+		if !bytes.HasPrefix(body, []byte(zipMagic)) {
+			return fmt.Errorf("body is not a zip file: it starts %q", truncate(string(body), 80))
+		}
+	case ProbeLatest:
+		var info struct{ Version string }
+		if err := json.Unmarshal(bytes.TrimSpace(body), &info); err != nil {
+			return fmt.Errorf("body is not version JSON: %w", err)
+		}
+		if !semver.IsValid(info.Version) {
+			return fmt.Errorf("body names %q, which is not a version", truncate(info.Version, 80))
+		}
+		if module.Check(s.module, info.Version) != nil {
+			return fmt.Errorf("body names %q, which is not a version of %s", truncate(info.Version, 80), s.module)
 		}
 	}
 	return nil

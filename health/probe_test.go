@@ -1,8 +1,10 @@
 package health
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -16,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/semver"
 )
 
 // The probe targets the test mirrors serve.
@@ -27,6 +31,9 @@ const (
 	pathSupported = "/sumdb/sum.example/supported"
 	pathList      = "/example.com/!foo/bar/@v/list"
 	pathInfo      = "/example.com/!foo/bar/@v/v1.1.0.info"
+	pathMod       = "/example.com/!foo/bar/@v/v1.1.0.mod"
+	pathZip       = "/example.com/!foo/bar/@v/v1.1.0.zip"
+	pathLatest    = "/example.com/!foo/bar/@latest"
 )
 
 func testProbeConfig() ProbeConfig {
@@ -91,11 +98,25 @@ func goodMirror(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	case pathList:
 		io.WriteString(w, "v1.0.0\nv1.1.0\n")
-	case pathInfo:
+	case pathInfo, pathLatest:
 		io.WriteString(w, `{"Version":"v1.1.0","Time":"2024-01-02T03:04:05Z"}`)
+	case pathMod:
+		io.WriteString(w, "module example.com/Foo/bar\n\ngo 1.21\n")
+	case pathZip:
+		w.Write(testZip())
 	default:
 		http.Error(w, "not found: "+r.URL.Path, http.StatusNotFound)
 	}
+}
+
+// testZip returns a small module zip.
+func testZip() []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	f, _ := zw.Create("example.com/!foo/bar@v1.1.0/go.mod")
+	io.WriteString(f, "module example.com/Foo/bar\n")
+	zw.Close()
+	return b.Bytes()
 }
 
 // answer answers with code, a Retry-After if given, and a one-line body.
@@ -671,4 +692,192 @@ func TestRunNoUpstreams(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+func fullProbeConfig() ProbeConfig {
+	cfg := testProbeConfig()
+	cfg.Full = true
+	return cfg
+}
+
+func TestProbeOnceFullHealthy(t *testing.T) {
+	m := newMirror(t)
+	p, pool, ups, _ := testProber(t, fullProbeConfig(), m.srv.URL)
+	r := p.ProbeOnce(context.Background())[0]
+	if !r.OK() {
+		t.Errorf("OK() = false: %+v", r)
+	}
+	wantKinds := []ProbeKind{ProbeSumDB, ProbeList, ProbeInfo, ProbeMod, ProbeZip, ProbeLatest}
+	var kinds []ProbeKind
+	for _, e := range r.Endpoints {
+		kinds = append(kinds, e.Kind)
+		if !e.Reported || e.Outcome.Status != 200 || e.Outcome.Failure != FailNone {
+			t.Errorf("%s: %+v, want a reported 200", e.Kind, e)
+		}
+	}
+	if fmt.Sprint(kinds) != fmt.Sprint(wantKinds) {
+		t.Errorf("kinds %v, want %v", kinds, wantKinds)
+	}
+	m.mu.Lock()
+	got := strings.Join(m.paths, " ")
+	m.mu.Unlock()
+	if want := strings.Join([]string{pathSupported, pathList, pathInfo, pathMod, pathZip, pathLatest}, " "); got != want {
+		t.Errorf("mirror was asked for %s, want %s", got, want)
+	}
+	if s := status(pool, ups[0]); s.Probes != 6 || s.ProbeFailures != 0 {
+		t.Errorf("pool: %d probes, %d failures; want 6, 0", s.Probes, s.ProbeFailures)
+	}
+}
+
+func TestProbeFullIsOptIn(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  ProbeConfig
+		want string
+	}{
+		{testProbeConfig(), "[sumdb-supported list info]"},
+		{fullProbeConfig(), "[sumdb-supported list info mod zip latest]"},
+		{ProbeConfig{Module: testModule, Full: true}, "[list latest]"},
+		{ProbeConfig{SumDB: testSumDB, Module: testModule, Version: "master", Full: true}, "[sumdb-supported list latest]"},
+		{ProbeConfig{SumDB: testSumDB, Full: true}, "[sumdb-supported]"},
+	} {
+		var kinds []ProbeKind
+		for _, s := range NewProber(NewPool(nil, Config{}, nil), tc.cfg, nil, nil).specs {
+			kinds = append(kinds, s.kind)
+		}
+		if fmt.Sprint(kinds) != tc.want {
+			t.Errorf("%+v: probes %v, want %s", tc.cfg, kinds, tc.want)
+		}
+	}
+}
+
+func TestProbeFullBodies(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		path      string
+		h         http.HandlerFunc
+		want      FailureKind
+		errSubstr string
+	}{
+		{name: "mod with comments first", path: pathMod, h: body("// a comment\n\nmodule example.com/Foo/bar\n")},
+		{name: "mod with a quoted path", path: pathMod, h: body("module \"example.com/Foo/bar\"\n")},
+		{name: "mod of HTML", path: pathMod, h: body("<html><body>Sign in</body></html>\n"),
+			want: FailBadBody, errSubstr: "no module directive"},
+		{name: "empty mod", path: pathMod, h: body(""), want: FailBadBody, errSubstr: "no module directive"},
+		{name: "mod of another module", path: pathMod, h: body("module example.com/other\n"),
+			want: FailBadBody, errSubstr: `names module "example.com/other", want "example.com/Foo/bar"`},
+		{name: "zip of HTML", path: pathZip, h: body("<html></html>"), want: FailBadBody, errSubstr: "not a zip file"},
+		{name: "empty zip", path: pathZip, h: body(""), want: FailBadBody, errSubstr: "not a zip file"},
+		{name: "zip of three bytes", path: pathZip, h: body("PK\x03"), want: FailBadBody},
+		{name: "zip cut short", path: pathZip, h: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "100000")
+			w.Write(testZip())
+		}, want: FailReset},
+		{name: "404 zip is an answer", path: pathZip, h: answer(404, "")},
+		{name: "zip 503", path: pathZip, h: answer(503, ""), want: FailStatus5xx},
+		{name: "latest of an older version", path: pathLatest, h: body(`{"Version":"v1.0.0"}`)},
+		{name: "latest prerelease", path: pathLatest, h: body(`{"Version":"v1.2.0-rc.1"}`)},
+		{name: "latest not JSON", path: pathLatest, h: body("v1.1.0"), want: FailBadBody, errSubstr: "not version JSON"},
+		{name: "latest without a version", path: pathLatest, h: body(`{"Time":"2024-01-02T03:04:05Z"}`),
+			want: FailBadBody, errSubstr: `names "", which is not a version`},
+		{name: "latest not semver", path: pathLatest, h: body(`{"Version":"master"}`), want: FailBadBody},
+		{name: "latest of another major version", path: pathLatest, h: body(`{"Version":"v2.0.0"}`),
+			want: FailBadBody, errSubstr: `names "v2.0.0", which is not a version of example.com/Foo/bar`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMirror(t)
+			m.set(tc.path, tc.h)
+			p, _, _, _ := testProber(t, fullProbeConfig(), m.srv.URL)
+			r := p.ProbeOnce(context.Background())[0]
+			for _, e := range r.Endpoints {
+				want := FailNone
+				if strings.HasSuffix(tc.path, fullKindSuffix(e.Kind)) {
+					want = tc.want
+					if tc.errSubstr != "" && (e.Outcome.Err == nil || !strings.Contains(e.Outcome.Err.Error(), tc.errSubstr)) {
+						t.Errorf("%s: err %v, want it to contain %q", e.Kind, e.Outcome.Err, tc.errSubstr)
+					}
+				}
+				if e.Outcome.Failure != want || e.Skipped {
+					t.Errorf("%s: failure %q skipped %v (err %v), want %q", e.Kind, e.Outcome.Failure, e.Skipped, e.Outcome.Err, want)
+				}
+			}
+		})
+	}
+}
+
+// fullKindSuffix is the end of the path a probe kind requests, for every
+// kind.
+func fullKindSuffix(k ProbeKind) string {
+	switch k {
+	case ProbeMod:
+		return ".mod"
+	case ProbeZip:
+		return ".zip"
+	case ProbeLatest:
+		return "/@latest"
+	}
+	return kindSuffix(k)
+}
+
+// TestReadProbeBodyLimits reads bodies around the limit: a zip is read to
+// its end but only its start is kept; one byte over the limit is seen.
+func TestReadProbeBodyLimits(t *testing.T) {
+	zipBody := zipMagic + strings.Repeat("x", 96)
+	for _, tc := range []struct {
+		kind     ProbeKind
+		body     string
+		max      int64
+		wantBody string
+		wantSize int64
+	}{
+		{ProbeZip, zipBody, 100, zipMagic, 100},
+		{ProbeZip, zipBody + "y", 100, zipMagic, 101},
+		{ProbeZip, zipBody + "yz", 100, zipMagic, 101},
+		{ProbeZip, "PK", 100, "PK", 2},
+		{ProbeZip, "", 100, "", 0},
+		{ProbeMod, "module m\n", 9, "module m\n", 9},
+		{ProbeMod, "module m\n", 8, "module m\n", 9},
+	} {
+		b, size, err := readProbeBody(strings.NewReader(tc.body), probeSpec{kind: tc.kind, maxBody: tc.max})
+		if err != nil || string(b) != tc.wantBody || size != tc.wantSize {
+			t.Errorf("%s of %d bytes, limit %d: %q, %d, %v; want %q, %d", tc.kind, len(tc.body), tc.max, b, size, err, tc.wantBody, tc.wantSize)
+		}
+	}
+}
+
+// FuzzCheckBody feeds arbitrary bodies to every kind's check: none panics,
+// and what passes is what the go command could use.
+func FuzzCheckBody(f *testing.F) {
+	for _, seed := range []string{
+		"", "v1.0.0\nv1.1.0\n", `{"Version":"v1.1.0"}`, `{"Version":"v2.0.0"}`,
+		"module example.com/Foo/bar\n", "module (\n\texample.com/Foo/bar\n)\n", "// c\nmodule \"example.com/Foo/bar\"\n",
+		zipMagic, string(testZip()), "<html></html>", "{", "\x00\xff",
+		`{"Version":"v2.0.0-` + strings.Repeat("a", 500) + `"}`,
+	} {
+		f.Add(seed)
+	}
+	specs := probeSpecs(fullProbeConfig())
+	f.Fuzz(func(t *testing.T, b string) {
+		for _, s := range specs {
+			err := checkBody(s, []byte(b))
+			if err == nil {
+				switch s.kind {
+				case ProbeZip:
+					if !strings.HasPrefix(b, zipMagic) {
+						t.Errorf("zip %q passed", b)
+					}
+				case ProbeMod:
+					if !strings.Contains(b, "module") {
+						t.Errorf("go.mod %q without a module directive passed", b)
+					}
+				case ProbeInfo, ProbeLatest:
+					var info struct{ Version string }
+					if json.Unmarshal([]byte(b), &info) != nil || !semver.IsValid(info.Version) {
+						t.Errorf("%s %q names no version but passed", s.kind, b)
+					}
+				}
+			} else if len(err.Error()) > 400 {
+				t.Errorf("%s: error of %d bytes: %.100q", s.kind, len(err.Error()), err)
+			}
+		}
+	})
 }

@@ -7,6 +7,8 @@
 //
 //	gofailover [serve] [flags]
 //	gofailover healthcheck [flags]
+//	gofailover status [--json] [--url URL] [flags]
+//	gofailover probe [--json] [--rounds N] [--interval D] [flags] [URL ...]
 //
 // Run `gofailover --help` for the settings.
 package main
@@ -17,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -39,7 +42,7 @@ const (
 // run runs one gofailover invocation and returns its exit status.
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "help" || args[0] == "serve" || args[0] == "healthcheck") {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "serve" || args[0] == "healthcheck" || args[0] == "status" || args[0] == "probe") {
 		cmd, args = args[0], args[1:]
 	} else if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		fmt.Fprintf(stderr, "gofailover: unknown command %q; run 'gofailover --help'\n", args[0])
@@ -52,13 +55,23 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		usage(stdout)
 		return exitOK
 	}
+	if cmd == "probe" {
+		return probeCommand(ctx, fs, args, environ, goCommandEnv, stdout, stderr)
+	}
 
+	var statusOpts *statusOptions
+	if cmd == "status" {
+		statusOpts = addStatusFlags(fs)
+	}
 	cfg, err := loadConfig(fs, args, environ)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err == nil && cmd == "healthcheck" {
 		return healthcheck(ctx, cfg, stderr)
+	}
+	if err == nil && cmd == "status" {
+		return status(ctx, cfg, statusOpts, http.DefaultClient, stdout, stderr)
 	}
 	if err == nil {
 		err = cfg.validate(goCommandEnv)
@@ -83,6 +96,11 @@ func usage(w io.Writer) {
 Usage:
   gofailover [serve] [flags]       start the proxy (the default command)
   gofailover healthcheck [flags]   exit 0 if the proxy at the listen address is alive
+  gofailover status [flags]        print the upstreams' health, the alerts and the cache
+                                   as the proxy at the listen address sees them;
+                                   --json prints its status.json, --url asks another server
+  gofailover probe [flags] [URL]   check the mirrors once and print a report; exit 0 if
+                                   all are healthy (see Probe below)
   gofailover help                  print this help
 
 Point the go command at it:
@@ -91,4 +109,5 @@ Point the go command at it:
 Settings (each an environment variable and a flag; the flag wins):
 `)
 	printSettings(w)
+	printProbeUsage(w)
 }

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/proxy"
+)
+
+// Probe command defaults and bounds.
+const (
+	defaultProbeRounds   = 3
+	defaultProbeInterval = 200 * time.Millisecond
+	maxProbeRounds       = 100
+	// probeRequestsPerRound is the most requests one round makes of a
+	// mirror: the checksum database's /supported, @v/list, .info, .mod,
+	// .zip and @latest.
+	probeRequestsPerRound = 6
+)
+
+// Exit statuses of the probe command.
+const (
+	exitProbeHealthy  = exitOK     // every mirror is healthy
+	exitProbeDegraded = exitFailed // some are not, but at least one is usable
+	exitProbeUnusable = 2          // none is usable
+)
+
+// probeOptions are the probe command's own flags.
+type probeOptions struct {
+	json     bool
+	rounds   int
+	interval time.Duration
+}
+
+// addProbeFlags defines the probe command's own flags on fs.
+func addProbeFlags(fs *flag.FlagSet) *probeOptions {
+	o := &probeOptions{}
+	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
+	fs.IntVar(&o.rounds, "rounds", defaultProbeRounds, "probe rounds")
+	fs.DurationVar(&o.interval, "interval", defaultProbeInterval, "pause between probe rounds")
+	return o
+}
+
+// printProbeUsage writes the probe command's part of the help text.
+func printProbeUsage(w io.Writer) {
+	fmt.Fprintf(w, `
+Probe (gofailover probe [--json] [--rounds N] [--interval D] [flags] [URL ...]):
+  checks the mirrors once, without starting a server: the URLs given (flags
+  come first), else the configured upstreams. Each round asks every mirror
+  for the checksum database's /supported and the probe module's @v/list,
+  .info, .mod, .zip and @latest (GOFAILOVER_PROBE_MODULE, GOFAILOVER_SUMDB,
+  GOFAILOVER_PROBE_TIMEOUT), then it prints a table: per mirror its verdict,
+  whether it answered at all, the answers per endpoint, failed requests,
+  latency p50/p95/p99 to the first byte and the versions its @v/list lacks
+  though another lists them (stale); then one line per problem.
+    --json        print the same as JSON
+    --rounds N    rounds of requests, %d at most (default %d)
+    --interval D  pause between rounds (default %v)
+  Verdicts: healthy (every request answered: 200, or 404/410 where no
+  other mirror serves the file), degraded (failures, stale, or a 404/410
+  where another mirror serves the file), unusable (no answer at all). Exit status %d when every mirror is healthy, %d when
+  some are not but one is usable, %d when none is (or on bad arguments).
+`, maxProbeRounds, defaultProbeRounds, defaultProbeInterval, exitProbeHealthy, exitProbeDegraded, exitProbeUnusable)
+}
+
+// probeCommand runs `gofailover probe`. fs is the command's flag set and
+// args its arguments after the command name; goEnv reads the go command's
+// settings. It returns the exit status.
+func probeCommand(ctx context.Context, fs *flag.FlagSet, args, environ []string, goEnv goEnvFunc, stdout, stderr io.Writer) int {
+	check, err := parseProbeCheck(fs, args, environ, goEnv)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		var ce *configError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "gofailover: %s\n", ce.msg)
+		} else {
+			// The flag package has already printed what was wrong.
+			fmt.Fprintln(stderr, "gofailover: run 'gofailover --help' for the settings")
+		}
+		return exitUsage
+	}
+	client := proxy.NewUpstreamClient(check.timeouts)
+	defer client.CloseIdleConnections()
+	report, err := check.run(ctx, client)
+	if err != nil {
+		fmt.Fprintf(stderr, "gofailover: probe: %v\n", err)
+		return exitFailed
+	}
+	if check.opts.json {
+		err = writeProbeJSON(stdout, report)
+	} else {
+		err = writeProbeTable(stdout, report)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gofailover: probe: %v\n", err)
+		return exitFailed
+	}
+	return report.Verdict.exitStatus()
+}
+
+// probeCheck is one run of the probe command: the mirrors and what to ask
+// them.
+type probeCheck struct {
+	opts      probeOptions
+	upstreams []*health.Upstream
+	probe     health.ProbeConfig
+	timeouts  proxy.UpstreamTimeouts
+}
+
+// parseProbeCheck reads the command line and the settings into a
+// probeCheck. Errors other than the flag package's are configErrors.
+func parseProbeCheck(fs *flag.FlagSet, args, environ []string, goEnv goEnvFunc) (*probeCheck, error) {
+	opts, cfg, urls, err := loadProbeSettings(fs, args, environ)
+	if err != nil {
+		return nil, err
+	}
+	if opts.rounds < 1 || opts.rounds > maxProbeRounds {
+		return nil, configErrorf("probe: --rounds must be from 1 to %d, got %d", maxProbeRounds, opts.rounds)
+	}
+	if opts.interval < 0 {
+		return nil, configErrorf("probe: --interval must not be negative, got %v", opts.interval)
+	}
+	if err := positive("PROBE_TIMEOUT", cfg.ProbeTimeout); err != nil {
+		return nil, err
+	}
+	if err := cfg.probeConfig(nil).Validate(); err != nil {
+		return nil, configErrorf("%sPROBE_MODULE: %v", envPrefix, err)
+	}
+	if err := cfg.resolveSumDB(goEnv); err != nil {
+		return nil, err
+	}
+	pc := cfg.probeConfig(nil)
+	if pc.Module == "" && pc.SumDB == "" {
+		return nil, configErrorf("probe: nothing to probe: %sPROBE_MODULE is empty and %sSUMDB is off", envPrefix, envPrefix)
+	}
+	var ups []*health.Upstream
+	if len(urls) > 0 {
+		if ups, err = health.NewUpstreams(urls); err != nil {
+			return nil, configErrorf("probe: %v", err)
+		}
+	} else {
+		if err := cfg.resolveUpstreams(goEnv); err != nil {
+			return nil, err
+		}
+		if ups, err = health.NewUpstreams(cfg.Upstreams); err != nil {
+			return nil, configErrorf("%sUPSTREAMS: %v", envPrefix, err)
+		}
+	}
+	pc.Full = true
+	// The time between one mirror's rounds: the pause, and the wait for
+	// the slowest mirror's round, each of whose requests ends within the
+	// timeout. Lists from the round before are compared within it.
+	pc.Interval = opts.interval + probeRequestsPerRound*pc.Timeout
+	return &probeCheck{
+		opts:      *opts,
+		upstreams: ups,
+		probe:     pc,
+		timeouts:  proxy.UpstreamTimeouts{Connect: cfg.ConnectTimeout, FirstByte: cfg.FirstByteTimeout},
+	}, nil
+}
+
+// loadProbeSettings reads the probe command's flags, the settings (as
+// serve reads them: flags and environment) and the mirror URLs given as
+// arguments. loadConfig accepts flags only, so when arguments follow the
+// flags a second parse reads the flags alone.
+func loadProbeSettings(fs *flag.FlagSet, args, environ []string) (*probeOptions, *Config, []string, error) {
+	opts := addProbeFlags(fs)
+	cfg, err := loadConfig(fs, args, environ)
+	var ce *configError
+	if err == nil || fs.NArg() == 0 || !errors.As(err, &ce) {
+		return opts, cfg, nil, err
+	}
+	urls := fs.Args()
+	flagsOnly := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	flagsOnly.SetOutput(io.Discard)
+	opts = addProbeFlags(flagsOnly)
+	cfg, err = loadConfig(flagsOnly, args[:len(args)-len(urls)], environ)
+	return opts, cfg, urls, err
+}
+
+// run probes every mirror opts.rounds times, pausing in between, and
+// returns the report. It fails only when ctx is done first.
+func (c *probeCheck) run(ctx context.Context, client health.HTTPDoer) (*probeReport, error) {
+	rounds := time.Duration(c.opts.rounds)
+	pool := health.NewPool(c.upstreams, health.Config{
+		// Keep every probe of the run in the statistics.
+		Window:        max(health.DefaultConfig().Window, rounds*c.probe.Interval),
+		WindowSamples: c.opts.rounds * probeRequestsPerRound,
+	}, nil)
+	prober := health.NewProber(pool, c.probe, client, nil)
+	results := make([][]health.ProbeResult, 0, c.opts.rounds)
+	for i := range c.opts.rounds {
+		if i > 0 && !pause(ctx, c.opts.interval) {
+			break
+		}
+		results = append(results, prober.ProbeOnce(ctx))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("probing %d mirrors was interrupted: %w", len(c.upstreams), err)
+	}
+	return summarize(c, results, pool.Snapshot()), nil
+}
+
+// pause waits d, or until ctx is done; it reports whether d passed.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
