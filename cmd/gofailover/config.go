@@ -17,6 +17,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/health/alert"
 	"github.com/gofailover/gofailover/proxy/checksum"
 )
 
@@ -44,7 +45,7 @@ type Config struct {
 	HedgeBurst             int           `env:"HEDGE_BURST" envDefault:"16" usage:"hedged requests per minute allowed beyond the budget, so that the first requests after a start or a quiet spell can hedge around a mirror that stopped answering; 0 means none"`
 	ProbeInterval          time.Duration `env:"PROBE_INTERVAL" envDefault:"15s" usage:"how often each upstream is probed in the background (with 10% jitter); 0 turns probing off"`
 	ProbeTimeout           time.Duration `env:"PROBE_TIMEOUT" envDefault:"10s" usage:"timeout of one probe request"`
-	ProbeModule            string        `env:"PROBE_MODULE" envDefault:"golang.org/x/mod@v0.1.0" usage:"module@version whose @v/list and .info the probes ask for (empty: only the checksum database's /supported)"`
+	ProbeModule            string        `env:"PROBE_MODULE" envDefault:"golang.org/x/mod@v0.1.0" usage:"module@version whose @v/list and .info the probes ask for (off: only the checksum database's /supported)"`
 	HealthWindow           time.Duration `env:"HEALTH_WINDOW" envDefault:"5m" usage:"how long an upstream's results count in its latency percentiles and error rate"`
 	LatencyHalfLife        time.Duration `env:"LATENCY_HALF_LIFE" usage:"an upstream's latency average forgets with time as well as with samples: a result weighs at least 1-2^(-gap/this), so a mirror only probes reach is judged by its latest answers (default: a fifth of the probe interval, 3s when probing is off)"`
 	FailureCost            time.Duration `env:"FAILURE_COST" envDefault:"1s" usage:"what a failed request is taken to cost when ranking upstreams: score = latency average + error rate x this"`
@@ -57,6 +58,11 @@ type Config struct {
 	BreakerMaxBackoff      time.Duration `env:"BREAKER_MAX_BACKOFF" envDefault:"5m" usage:"the longest breaker backoff"`
 	BreakerTrials          int           `env:"BREAKER_TRIALS" envDefault:"3" usage:"successful trial requests that close a half-open breaker"`
 	Quarantine             time.Duration `env:"QUARANTINE" envDefault:"30m" usage:"how long an upstream caught serving content that fails checksum verification is kept out"`
+	AlertWebhook           string        `env:"ALERT_WEBHOOK" usage:"URL that alert firings and resolutions are POSTed to as JSON (default: none; they are logged either way)"`
+	AlertFor               time.Duration `env:"ALERT_FOR" envDefault:"1m" usage:"how long an alert's condition must hold before it fires"`
+	AlertLatencyFloor      time.Duration `env:"ALERT_LATENCY_FLOOR" envDefault:"500ms" usage:"latency below which the latency alert never fires, whatever the upstream's baseline"`
+	AlertLatencyK          float64       `env:"ALERT_LATENCY_K" envDefault:"3" usage:"the latency alert fires above mean + this many standard deviations of the upstream's latency over the last hour"`
+	AlertErrorRate         float64       `env:"ALERT_ERROR_RATE" envDefault:"0.2" usage:"error rate over the health window above which the error-rate alert fires (0 to 1)"`
 	ShutdownTimeout        time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s" usage:"how long SIGINT/SIGTERM waits for in-flight requests"`
 	LogLevel               slog.Level    `env:"LOG_LEVEL" envDefault:"info" usage:"log level: debug, info, warn or error"`
 	LogFormat              string        `env:"LOG_FORMAT" envDefault:"text" usage:"log format: text or json"`
@@ -191,6 +197,9 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		positive("FAILURE_COST", c.FailureCost),
 		positive("STALE_PENALTY", c.StalePenalty),
 		positive("ROUTING_HYSTERESIS", c.RoutingHysteresis),
+		positive("ALERT_FOR", c.AlertFor),
+		positive("ALERT_LATENCY_FLOOR", c.AlertLatencyFloor),
+		positive("ALERT_LATENCY_K", c.AlertLatencyK),
 	} {
 		if err != nil {
 			return err
@@ -220,6 +229,14 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 	}
 	if c.HedgeCeiling < c.HedgeFloor {
 		return configErrorf("%sHEDGE_CEILING: %v is shorter than %sHEDGE_FLOOR (%v)", envPrefix, c.HedgeCeiling, envPrefix, c.HedgeFloor)
+	}
+	if c.AlertErrorRate <= 0 || c.AlertErrorRate > 1 {
+		return configErrorf("%sALERT_ERROR_RATE: must be above 0 and at most 1, got %v", envPrefix, c.AlertErrorRate)
+	}
+	if c.AlertWebhook != "" {
+		if _, err := health.ParseUpstreamURL(c.AlertWebhook); err != nil {
+			return configErrorf("%sALERT_WEBHOOK: %v", envPrefix, err)
+		}
 	}
 	if c.BreakerErrorRate <= 0 || c.BreakerErrorRate > 1 {
 		return configErrorf("%sBREAKER_ERROR_RATE: must be above 0 and at most 1, got %v", envPrefix, c.BreakerErrorRate)
@@ -363,9 +380,22 @@ func (c *Config) healthConfig() health.Config {
 	return hc
 }
 
+// alertConfig returns the alert rules' configuration.
+func (c *Config) alertConfig() alert.Config {
+	ac := alert.DefaultConfig()
+	ac.For = c.AlertFor
+	ac.LatencyFloor = c.AlertLatencyFloor
+	ac.LatencyK = c.AlertLatencyK
+	ac.ErrorRate = c.AlertErrorRate
+	return ac
+}
+
 // probeConfig returns the background probes' configuration.
 func (c *Config) probeConfig(log *slog.Logger) health.ProbeConfig {
 	mod, version, _ := strings.Cut(c.ProbeModule, "@")
+	if c.ProbeModule == "off" {
+		mod, version = "", ""
+	}
 	pc := health.ProbeConfig{
 		Interval: c.ProbeInterval,
 		Timeout:  c.ProbeTimeout,

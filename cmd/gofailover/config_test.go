@@ -224,3 +224,16 @@ func TestLatencyHalfLifeFollowsProbeInterval(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeModuleOff: PROBE_MODULE=off leaves only the checksum
+// database's /supported to probe (an empty value means the default, as
+// for every setting).
+func TestProbeModuleOff(t *testing.T) {
+	cfg, err := load(t, nil, "GOFAILOVER_PROBE_MODULE=off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pc := cfg.probeConfig(nil); pc.Module != "" || pc.Version != "" {
+		t.Errorf("probe module %q@%q, want none", pc.Module, pc.Version)
+	}
+}

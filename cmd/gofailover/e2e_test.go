@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gofailover/gofailover/proxy/mirrortest"
+	"github.com/gofailover/gofailover/proxy/statuspage"
 )
 
 // startServer runs gofailover in this process in front of upstreams, with
@@ -188,4 +191,69 @@ func closedPort(t testing.TB) string {
 	}
 	defer ln.Close()
 	return "http://" + ln.Addr().String()
+}
+
+// TestMetricsServed: /metrics of a running gofailover counts the go
+// command's requests and shows each upstream's state.
+func TestMetricsServed(t *testing.T) {
+	mods, db := fixtures(t)
+	m := mirrortest.NewMirror(db, mods...)
+	defer m.Close()
+	url := startServer(t, t.TempDir(), db, []string{m.URL()})
+	goDownloadAndGet(t, url, db, mods)
+	_, body := httpGet(t, url+"/metrics")
+	for _, want := range []string{
+		`gofailover_requests_total{cache="miss",kind="zip",status_class="2xx"}`,
+		`gofailover_upstream_state{pool="public",state="healthy",upstream="` + m.URL() + `"} 1`,
+		`gofailover_sumdb_lookups_total{result="found"}`,
+		"gofailover_cache_entries ",
+		"go_goroutines ",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// TestStatusServed: / and /status.json of a running gofailover describe
+// its upstreams (one dead, one serving), its cache and its clients.
+func TestStatusServed(t *testing.T) {
+	mods, db := fixtures(t)
+	m := mirrortest.NewMirror(db, mods...)
+	defer m.Close()
+	dead := closedPort(t)
+	url := startServer(t, t.TempDir(), db, []string{dead, m.URL()}, "GOFAILOVER_PROBE_INTERVAL=50ms")
+	goDownloadAndGet(t, url, db, mods)
+
+	code, body := httpGet(t, url+"/status.json")
+	if code != http.StatusOK {
+		t.Fatalf("/status.json: %d %s", code, body)
+	}
+	rep, err := statuspage.DecodeReport(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("decoding /status.json: %v\n%s", err, body)
+	}
+	if len(rep.Upstreams) != 2 || rep.Upstreams[0].Name != dead || rep.Upstreams[1].Name != m.URL() {
+		t.Fatalf("upstreams %+v, want %s then %s", rep.Upstreams, dead, m.URL())
+	}
+	if s := rep.Upstreams[0].State; s != "open" && s != "degraded" && s != "half-open" {
+		t.Errorf("the dead upstream is %q", s)
+	}
+	if rep.Upstreams[0].LastError == "" || rep.Upstreams[1].State != "healthy" || rep.Upstreams[1].Requests == 0 {
+		t.Errorf("upstream rows: %+v", rep.Upstreams)
+	}
+	if !rep.Verification.Enabled || rep.Verification.Database != db.Name {
+		t.Errorf("verification %+v, want on with %s", rep.Verification, db.Name)
+	}
+	if rep.Cache.Entries == 0 || rep.Cache.Misses == 0 || rep.Clients == nil || rep.Clients.Requests == 0 {
+		t.Errorf("cache %+v, clients %+v", rep.Cache, rep.Clients)
+	}
+	if len(rep.Ranges) != 2 || len(rep.Ranges[0].Series) != 2 {
+		t.Errorf("plot ranges: %+v", rep.Ranges)
+	}
+
+	code, page := httpGet(t, url+"/")
+	if code != http.StatusOK || !bytes.Contains(page, []byte("<svg")) || !bytes.Contains(page, []byte(m.URL())) {
+		t.Errorf("/: %d, %d bytes, want the page with plots naming %s", code, len(page), m.URL())
+	}
 }

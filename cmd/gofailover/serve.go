@@ -8,11 +8,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/health/alert"
+	"github.com/gofailover/gofailover/health/history"
 	"github.com/gofailover/gofailover/proxy"
+	"github.com/gofailover/gofailover/proxy/metrics"
+	"github.com/gofailover/gofailover/proxy/statuspage"
 )
 
 // serve runs the proxy until ctx is cancelled, then drains in-flight
@@ -53,8 +60,18 @@ type server struct {
 	listener net.Listener
 	http     *http.Server
 	handler  *proxy.Handler
+	pool     *health.Pool
 	// prober probes the public upstreams in the background; nil when off.
 	prober *health.Prober
+	// history keeps the public upstreams' health as a time series.
+	history *history.History
+	// alerts evaluates the alert rules; webhook, nil when not configured,
+	// posts their firings and resolutions.
+	alerts  *alert.Engine
+	webhook *alert.Webhook
+	// metrics serves /metrics; status serves / and /status.json.
+	metrics http.Handler
+	status  http.Handler
 	// fetchCtx outlives the signal so that in-flight fetches can finish
 	// while the server drains; cancelFetch ends them after the drain.
 	fetchCtx    context.Context
@@ -73,8 +90,10 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	}
 	pool := health.NewPool(upstreams, cfg.healthConfig(), nil)
 	var privateRouter proxy.Router
+	var privatePool *health.Pool
 	if len(privateUpstreams) > 0 {
-		privateRouter = health.NewPool(privateUpstreams, cfg.healthConfig(), nil)
+		privatePool = health.NewPool(privateUpstreams, cfg.healthConfig(), nil)
+		privateRouter = privatePool
 	}
 	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, Logger: log.With("component", "cache")})
 	if errors.Is(err, cache.ErrLocked) {
@@ -113,22 +132,64 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		IdleTimeout:    cfg.IdleTimeout,
 		Logger:         log.With("component", "proxy"),
 	})
+	var webhook *alert.Webhook
+	var notify alert.Notifier
+	if cfg.AlertWebhook != "" {
+		webhook, err = alert.NewWebhook(alert.WebhookConfig{URL: cfg.AlertWebhook, Logger: log.With("component", "webhook")})
+		if err != nil {
+			ln.Close()
+			store.Close()
+			cancelFetch()
+			return nil, configErrorf("%sALERT_WEBHOOK: %v", envPrefix, err)
+		}
+		notify = webhook
+	}
 	s := &server{
 		cfg:      cfg,
 		log:      log,
 		store:    store,
 		listener: ln,
 		http: &http.Server{
-			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
 		handler:     handler,
+		pool:        pool,
 		prober:      prober,
+		history:     history.New(history.Config{Store: store, Logger: log.With("component", "history")}),
+		alerts:      alert.NewEngine(cfg.alertConfig(), notify, log.With("component", "alert")),
+		webhook:     webhook,
 		fetchCtx:    fetchCtx,
 		cancelFetch: cancelFetch,
 	}
+	pools := []metrics.Pool{{Name: "public", Pool: pool}}
+	if privatePool != nil {
+		pools = append(pools, metrics.Pool{Name: "private", Pool: privatePool})
+	}
+	reg := metrics.NewRegistry(metrics.Sources{
+		Handler:      handler,
+		Pools:        pools,
+		Store:        store,
+		FiringAlerts: s.firingAlerts,
+	})
+	s.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
+	src := &statusSource{
+		pool:    pool,
+		history: s.history,
+		alerts:  s.alerts,
+		store:   store,
+		handler: handler,
+		started: time.Now(),
+		window:  cfg.HealthWindow,
+		now:     time.Now,
+		version: buildVersion(),
+	}
+	if cfg.sumDB != nil {
+		src.sumDB = cfg.sumDB.Name
+	}
+	s.status = statuspage.Handler(src, statuspage.WithLogger(log.With("component", "status")))
+	s.http.Handler = http.HandlerFunc(s.route)
 	for _, u := range upstreams {
 		log.Info("upstream", "rank", u.Rank, "url", u.Name)
 	}
@@ -146,20 +207,53 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	return s, nil
 }
 
+// runBackground starts the loops that watch the upstreams: probes, the
+// health history, alert evaluation and the webhook. Each stops when ctx is
+// done; wg waits for them.
+func (s *server) runBackground(ctx context.Context, wg *sync.WaitGroup) {
+	if s.prober != nil {
+		wg.Go(func() { s.prober.Run(ctx) })
+	}
+	wg.Go(func() { s.history.Run(ctx, s.pool.Snapshot, health.SystemClock{}) })
+	wg.Go(func() { s.alerts.Run(ctx, s.pool, health.SystemClock{}) })
+	if s.webhook != nil {
+		wg.Go(func() { s.webhook.Run(ctx) })
+	}
+}
+
+// route sends /metrics to the metrics, / and /status.json to the status
+// page, and everything else to the proxy.
+func (s *server) route(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/metrics":
+		s.metrics.ServeHTTP(w, r)
+	case "/", "/status.json":
+		s.status.ServeHTTP(w, r)
+	default:
+		s.handler.ServeHTTP(w, r)
+	}
+}
+
+// firingAlerts counts the firing alerts by severity.
+func (s *server) firingAlerts() map[string]int {
+	n := map[string]int{}
+	for _, a := range s.alerts.Alerts(time.Now()) {
+		if a.State == alert.Firing {
+			n[string(a.Severity)]++
+		}
+	}
+	return n
+}
+
 // run serves until ctx is done, then shuts down in order: stop accepting,
 // drain in-flight requests, end fetches, close the store.
 func (s *server) run(ctx context.Context) error {
 	s.log.Info("gofailover listening", "addr", s.listener.Addr().String(), "cache", s.cfg.CacheDir)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(s.listener) }()
-	probeCtx, stopProbes := context.WithCancel(context.Background())
-	probesDone := make(chan struct{})
-	go func() {
-		defer close(probesDone)
-		if s.prober != nil {
-			s.prober.Run(probeCtx)
-		}
-	}()
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var background sync.WaitGroup
+	s.runBackground(bgCtx, &background)
 
 	var err error
 	select {
@@ -175,8 +269,9 @@ func (s *server) run(ctx context.Context) error {
 		cancel()
 		<-serveErr
 	}
-	stopProbes()
-	<-probesDone
+	// The history saves itself as it stops: before the store closes.
+	stopBackground()
+	background.Wait()
 	s.cancelFetch()
 	s.handler.Wait()
 	if cerr := s.store.Close(); cerr != nil && err == nil {

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"runtime/debug"
+	"time"
+
+	"github.com/gofailover/gofailover/cache"
+	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/health/alert"
+	"github.com/gofailover/gofailover/health/history"
+	"github.com/gofailover/gofailover/proxy"
+	"github.com/gofailover/gofailover/proxy/statuspage"
+)
+
+// statusSource builds the status page's Report from the server's parts.
+type statusSource struct {
+	pool    *health.Pool
+	history *history.History
+	alerts  *alert.Engine
+	store   interface{ Stats() cache.Stats }
+	handler interface{ Stats() proxy.Stats }
+	sumDB   string // the checksum database's name; empty when off
+	started time.Time
+	window  time.Duration // the health window, for traffic shares
+	now     func() time.Time
+	version string
+}
+
+// plotRanges are the time ranges the page plots.
+var plotRanges = []struct {
+	name string
+	span time.Duration
+}{
+	{"last hour", time.Hour},
+	{"last day", 24 * time.Hour},
+}
+
+// Report returns the status at this instant.
+func (s *statusSource) Report(context.Context) (statuspage.Report, error) {
+	now := s.now()
+	requests := s.handler.Stats().Requests
+	r := statuspage.Report{
+		GeneratedAt:  now,
+		Version:      s.version,
+		StartedAt:    s.started,
+		Verification: statuspage.Verification{Enabled: s.sumDB != "", Database: s.sumDB},
+		Cache:        s.cacheStats(requests),
+		Clients:      clientStats(requests),
+	}
+	shares := s.history.TrafficShare(now.Add(-s.window), now)
+	var names []string
+	for _, st := range s.pool.Snapshot() {
+		r.Upstreams = append(r.Upstreams, upstreamRow(st, shares[st.Upstream.Name]))
+		names = append(names, st.Upstream.Name)
+	}
+	for _, pr := range plotRanges {
+		r.Ranges = append(r.Ranges, s.plotRange(pr.name, names, now.Add(-pr.span), now))
+	}
+	for _, a := range s.alerts.Alerts(now) {
+		r.Alerts = append(r.Alerts, alertRow(a))
+	}
+	return r, nil
+}
+
+// upstreamRow is the page's row for one upstream.
+func upstreamRow(st health.Status, share float64) statuspage.Upstream {
+	u := statuspage.Upstream{
+		Name:                st.Upstream.Name,
+		Preferred:           st.Upstream.Rank == 0,
+		State:               string(st.State),
+		Since:               st.Since,
+		Until:               st.Until,
+		Samples:             st.Samples,
+		Score:               st.Score.Seconds(),
+		P50:                 st.P50.Seconds(),
+		P95:                 st.P95.Seconds(),
+		P99:                 st.P99.Seconds(),
+		ErrorRate:           st.ErrorRate,
+		ConsecutiveFailures: st.ConsecutiveFailures,
+		LastErrorAt:         st.LastErrorAt,
+		TrafficShare:        share,
+		Requests:            st.Requests,
+		Failures:            st.Failures,
+	}
+	if st.LastError != nil {
+		u.LastError = st.LastError.Error()
+	}
+	if len(st.Stale) > 0 && u.LastError == "" {
+		u.LastError = "stale: its list lacks " + st.Stale[len(st.Stale)-1]
+	}
+	return u
+}
+
+// plotRange is one plotted range from the history, with a series for
+// each of the named upstreams.
+func (s *statusSource) plotRange(name string, upstreams []string, since, now time.Time) statuspage.Range {
+	pr := statuspage.Range{Name: name, From: since, To: now}
+	traffic := s.history.Traffic(since, now)
+	shareAt := make(map[int64]map[string]float64, len(traffic))
+	for _, tp := range traffic {
+		shareAt[tp.At.UnixNano()] = tp.Share
+	}
+	for _, name := range upstreams {
+		series := statuspage.Series{Upstream: name}
+		points := s.history.Series(name, since, now)
+		for i, p := range points {
+			if i == 1 {
+				pr.Step = p.At.Sub(points[0].At).Seconds()
+			}
+			series.Points = append(series.Points, statuspage.Point{
+				T:            p.At,
+				P50:          p.P50.Seconds(),
+				P95:          p.P95.Seconds(),
+				P99:          p.P99.Seconds(),
+				ErrorRate:    p.ErrorRate,
+				TrafficShare: shareAt[p.At.UnixNano()][name],
+				Missing:      p.Empty,
+			})
+		}
+		pr.Series = append(pr.Series, series)
+	}
+	return pr
+}
+
+// alertRow is the page's row for one alert.
+func alertRow(a alert.Alert) statuspage.Alert {
+	row := statuspage.Alert{
+		Rule:       string(a.Rule),
+		Upstream:   a.Upstream,
+		Severity:   string(a.Severity),
+		State:      string(a.State),
+		Since:      a.ActiveAt,
+		FiredAt:    a.FiredAt,
+		ResolvedAt: a.ResolvedAt,
+		Value:      a.Value,
+		Threshold:  a.Threshold,
+		Summary:    a.Summary,
+	}
+	switch a.Rule {
+	case alert.LatencyHigh:
+		row.Unit = "seconds"
+	case alert.ErrorRateHigh:
+		row.Unit = "ratio"
+	}
+	return row
+}
+
+// cacheStats is the cache's size and how often it answered requests.
+func (s *statusSource) cacheStats(requests []proxy.RequestCount) statuspage.CacheStats {
+	st := s.store.Stats()
+	cs := statuspage.CacheStats{Entries: st.Entries, Bytes: st.Bytes}
+	for _, c := range requests {
+		switch c.Cache {
+		case "hit":
+			cs.Hits += c.Count
+		case "miss":
+			cs.Misses += c.Count
+		case "stale":
+			cs.Stale += c.Count
+		}
+	}
+	if total := cs.Hits + cs.Misses + cs.Stale; total > 0 {
+		cs.HitRatio = float64(cs.Hits) / float64(total)
+	}
+	return cs
+}
+
+// clientStats counts the answers given to requests, and the 5xx among
+// them.
+func clientStats(requests []proxy.RequestCount) *statuspage.ClientStats {
+	var cs statuspage.ClientStats
+	for _, c := range requests {
+		cs.Requests += c.Count
+		if c.Class == "5xx" {
+			cs.Failed += c.Count
+		}
+	}
+	return &cs
+}
+
+// buildVersion is the main module's version from the build information.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
