@@ -64,7 +64,7 @@ func TestStatusPageHTML(t *testing.T) {
 		// The rows: state as text and as a class, since when, numbers.
 		`data-state="healthy"`, `data-state="open"`, `data-state="degraded"`,
 		`<span class="badge st-open">open</span>`,
-		`<span class="pref" title="requests try this upstream first">preferred</span>`,
+		`<span class="pref" title="the preferred upstream: first in the configured order">preferred</span>`,
 		"11:48:00", "for 12m", "next try 12:03:00",
 		"81 ms", "2.40 s", "900 ms", "4.10 s", "62%", "402 of 3,310 failed", "86%",
 		"GET /github.com/example/lib/@v/v1.2.3.zip: 503 Service Unavailable",

@@ -46,7 +46,7 @@ func WriteText(w io.Writer, r Report) error {
 	tw.Flush()
 	for _, u := range r.Upstreams {
 		if u.Preferred {
-			b.WriteString("* requests try this upstream first\n")
+			b.WriteString("* the preferred upstream: first in the configured order\n")
 			break
 		}
 	}
