@@ -77,16 +77,22 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		err = cfg.validate(goCommandEnv)
 	}
 	if err != nil {
-		var ce *configError
-		if errors.As(err, &ce) {
-			fmt.Fprintf(stderr, "gofailover: %s\n", ce.msg)
-		} else {
-			// The flag package has already printed what was wrong.
-			fmt.Fprintln(stderr, "gofailover: run 'gofailover --help' for the settings")
-		}
-		return exitUsage
+		return usageError(stderr, err)
 	}
 	return serve(ctx, cfg, stderr)
+}
+
+// usageError reports a bad setting or argument in one line on stderr and
+// returns the exit status for it. A configError carries its line; any other
+// error comes from the flag package, which has already printed it.
+func usageError(stderr io.Writer, err error) int {
+	var ce *configError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(stderr, "gofailover: %s\n", ce.msg)
+	} else {
+		fmt.Fprintln(stderr, "gofailover: run 'gofailover --help' for the settings")
+	}
+	return exitUsage
 }
 
 // usage prints the help text.

@@ -77,14 +77,7 @@ func probeCommand(ctx context.Context, fs *flag.FlagSet, args, environ []string,
 		return exitOK
 	}
 	if err != nil {
-		var ce *configError
-		if errors.As(err, &ce) {
-			fmt.Fprintf(stderr, "gofailover: %s\n", ce.msg)
-		} else {
-			// The flag package has already printed what was wrong.
-			fmt.Fprintln(stderr, "gofailover: run 'gofailover --help' for the settings")
-		}
-		return exitUsage
+		return usageError(stderr, err)
 	}
 	client := proxy.NewUpstreamClient(check.timeouts)
 	defer client.CloseIdleConnections()

@@ -28,10 +28,8 @@ func serve(ctx context.Context, cfg *Config, stderr io.Writer) int {
 	log := newLogger(cfg, stderr)
 	srv, err := newServer(cfg, log)
 	if err != nil {
-		var ce *configError
-		if errors.As(err, &ce) {
-			fmt.Fprintf(stderr, "gofailover: %s\n", ce.msg)
-			return exitUsage
+		if errors.As(err, new(*configError)) {
+			return usageError(stderr, err)
 		}
 		log.Error("start-up failed", "err", err)
 		return exitFailed
