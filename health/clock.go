@@ -1,6 +1,7 @@
 package health
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -49,4 +50,17 @@ func (c *FakeClock) Advance(d time.Duration) {
 		c.now = fakeEpoch()
 	}
 	c.now = c.now.Add(d)
+}
+
+// Sleep waits d on a real timer, or until ctx is done; it reports whether
+// d passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

@@ -268,7 +268,7 @@ func NewProber(pool *Pool, cfg ProbeConfig, client HTTPDoer, clock Clock) *Probe
 		clock:  clock,
 		log:    cfg.Logger,
 		rand:   rand.Float64,
-		wait:   waitTimer,
+		wait:   Sleep,
 		lists:  listBook{maxAge: 3 * cfg.Interval},
 	}
 	if err := cfg.Validate(); err != nil {
@@ -362,18 +362,6 @@ func jitter(d time.Duration, frac, x float64) time.Duration {
 	return time.Duration(float64(d) * (1 + frac*(2*x-1)))
 }
 
-// waitTimer waits d on a real timer, or until ctx is done; it reports
-// whether d passed.
-func waitTimer(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
 
 // ProbeOnce runs one probe round of every upstream, all concurrently, and
 // returns the results in the pool's upstream order. Each outcome is

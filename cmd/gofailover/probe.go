@@ -190,7 +190,7 @@ func (c *probeCheck) run(ctx context.Context, client health.HTTPDoer) (*probeRep
 	prober := health.NewProber(pool, c.probe, client, nil)
 	results := make([][]health.ProbeResult, 0, c.opts.rounds)
 	for i := range c.opts.rounds {
-		if i > 0 && !pause(ctx, c.opts.interval) {
+		if i > 0 && !health.Sleep(ctx, c.opts.interval) {
 			break
 		}
 		results = append(results, prober.ProbeOnce(ctx))
@@ -201,14 +201,3 @@ func (c *probeCheck) run(ctx context.Context, client health.HTTPDoer) (*probeRep
 	return summarize(c, results, pool.Snapshot()), nil
 }
 
-// pause waits d, or until ctx is done; it reports whether d passed.
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}

@@ -111,7 +111,7 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 		client: cfg.Client,
 		log:    cfg.Logger,
 		q:      newQueue(cfg.QueueSize),
-		wait:   waitTimer,
+		wait:   health.Sleep,
 	}, nil
 }
 
@@ -222,15 +222,3 @@ type attemptError struct {
 func (e *attemptError) Error() string { return e.err.Error() }
 func (e *attemptError) Unwrap() error { return e.err }
 
-// waitTimer waits d on a real timer, or until ctx is done; it reports
-// whether d passed.
-func waitTimer(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
