@@ -362,7 +362,6 @@ func jitter(d time.Duration, frac, x float64) time.Duration {
 	return time.Duration(float64(d) * (1 + frac*(2*x-1)))
 }
 
-
 // ProbeOnce runs one probe round of every upstream, all concurrently, and
 // returns the results in the pool's upstream order. Each outcome is
 // reported to the Pool unless ctx was done first.

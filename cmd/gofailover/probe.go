@@ -200,4 +200,3 @@ func (c *probeCheck) run(ctx context.Context, client health.HTTPDoer) (*probeRep
 	}
 	return summarize(c, results, pool.Snapshot()), nil
 }
-

@@ -221,4 +221,3 @@ type attemptError struct {
 
 func (e *attemptError) Error() string { return e.err.Error() }
 func (e *attemptError) Unwrap() error { return e.err }
-
