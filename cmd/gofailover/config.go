@@ -387,6 +387,8 @@ func (c *Config) alertConfig() alert.Config {
 	ac.LatencyFloor = c.AlertLatencyFloor
 	ac.LatencyK = c.AlertLatencyK
 	ac.ErrorRate = c.AlertErrorRate
+	// Evaluate often enough that an alert fires close to its 'for'.
+	ac.Interval = min(ac.Interval, max(time.Second, c.AlertFor/4))
 	return ac
 }
 

@@ -60,7 +60,8 @@ type Upstream struct {
 	// better.
 	Score float64 `json:"score_seconds"`
 	// P50, P95 and P99 are percentiles of the time to first byte over the
-	// health window, in seconds.
+	// health window, in seconds; zero when no response arrived in it (the
+	// window holds only failures without one), shown as unknown.
 	P50 float64 `json:"p50_seconds"`
 	P95 float64 `json:"p95_seconds"`
 	P99 float64 `json:"p99_seconds"`

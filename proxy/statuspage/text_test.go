@@ -60,3 +60,20 @@ func TestWriteTextEmptyAndHostile(t *testing.T) {
 		t.Errorf("no upstreams: %v\n%s", err, b.String())
 	}
 }
+
+// TestUnknownLatencyShownAsUnknown: an upstream whose window holds only
+// failures without a response has a score and an error rate, but its
+// latency percentiles are unknown, not 0 ms.
+func TestUnknownLatencyShownAsUnknown(t *testing.T) {
+	var b bytes.Buffer
+	rep := Report{
+		GeneratedAt: sampleNow(),
+		Upstreams:   []Upstream{{Name: "https://dead.example.com", State: "open", Samples: 7, Score: 1, ErrorRate: 1}},
+	}
+	if err := WriteText(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); strings.Contains(out, "0 ms") || !strings.Contains(out, "1.00 s") || !strings.Contains(out, "100%") {
+		t.Errorf("row of an upstream with no latency:\n%s", out)
+	}
+}

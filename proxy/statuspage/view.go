@@ -353,7 +353,10 @@ func newUpstreamRow(u Upstream, color string, now time.Time) upstreamRow {
 		row.Until = formatClock(u.Until, now)
 	}
 	if u.Samples > 0 {
-		row.Score, row.P50, row.P95, row.P99 = formatSeconds(u.Score), formatSeconds(u.P50), formatSeconds(u.P95), formatSeconds(u.P99)
+		row.Score = formatSeconds(u.Score)
+		if u.P99 > 0 { // else no response arrived in the window
+			row.P50, row.P95, row.P99 = formatSeconds(u.P50), formatSeconds(u.P95), formatSeconds(u.P99)
+		}
 		row.ErrorRate = formatRatio(u.ErrorRate)
 		switch {
 		case u.ErrorRate >= 0.2:
