@@ -99,8 +99,11 @@ func (e *Engine) Evaluate(now time.Time, statuses []health.Status) []Transition 
 }
 
 // step moves the state machine of f.key according to f, appending its
-// transitions to out.
+// transitions to out. A finding that cannot judge leaves it as it is.
 func (e *Engine) step(now time.Time, f finding, out []Transition) []Transition {
+	if f.unknown {
+		return out
+	}
 	a := e.active[f.key]
 	if a == nil {
 		if !f.holds {

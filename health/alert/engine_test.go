@@ -234,3 +234,22 @@ func TestWithPool(t *testing.T) {
 		"upstream_quarantined 1 inactive→pending P1", "all_upstreams_down pool inactive→pending P0")
 	wantMoves(t, "notified", rec.got(), "upstream_down 0 pending→firing P1")
 }
+
+// TestErrorRateHoldsWithoutEnoughSamples: a firing error_rate_high does not
+// resolve when the pool's window is emptied (as when the breaker lets a
+// still-failing upstream try again with a clean window): too few samples
+// say nothing either way. It resolves on enough samples below the rate.
+func TestErrorRateHoldsWithoutEnoughSamples(t *testing.T) {
+	ups := testUpstreams(2)
+	e := NewEngine(Config{For: time.Minute}, nil, nil)
+	with := func(rate float64, samples int) []health.Status {
+		s := statuses(ups, degraded, healthy)
+		s[0].ErrorRate, s[0].Samples = rate, samples
+		return s
+	}
+	wantMoves(t, "failing", e.Evaluate(at(0), with(1, 20)), "error_rate_high 0 inactive→pending P1")
+	wantMoves(t, "still failing", e.Evaluate(at(time.Minute), with(1, 20)), "error_rate_high 0 pending→firing P1")
+	wantMoves(t, "window emptied", e.Evaluate(at(2*time.Minute), with(0, 0)))
+	wantMoves(t, "a few new failures", e.Evaluate(at(3*time.Minute), with(1, 3)))
+	wantMoves(t, "recovered", e.Evaluate(at(4*time.Minute), with(0.05, 20)), "error_rate_high 0 firing→resolved P1")
+}

@@ -10,9 +10,12 @@ import (
 // finding is one rule's judgement of one upstream, or of the pool, at one
 // evaluation. Value, threshold and summary matter only when it holds.
 type finding struct {
-	key       key
-	severity  Severity
-	holds     bool
+	key      key
+	severity Severity
+	holds    bool
+	// unknown says the rule cannot judge now (too little data): the
+	// alert stays as it is, neither starting nor resolving.
+	unknown   bool
 	value     float64
 	threshold float64
 	summary   string
@@ -66,7 +69,14 @@ func judgeQuarantined(s health.Status) finding {
 func judgeErrorRate(s health.Status, cfg *Config) finding {
 	f := newFinding(ErrorRateHigh, s.Upstream)
 	f.value, f.threshold = s.ErrorRate, cfg.ErrorRate
-	if s.Samples >= cfg.MinSamples && s.ErrorRate > cfg.ErrorRate {
+	if s.Samples < cfg.MinSamples {
+		// Too few outcomes to tell, as just after the breaker let the
+		// upstream try again with a clean window: a firing alert about
+		// a mirror that is still failing must not resolve and re-fire.
+		f.unknown = true
+		return f
+	}
+	if s.ErrorRate > cfg.ErrorRate {
 		f.holds = true
 		f.summary = fmt.Sprintf("upstream %s failed %.0f%% of its last %d requests, above %.0f%%%s",
 			s.Upstream.Name, 100*s.ErrorRate, s.Samples, 100*cfg.ErrorRate, lastFailure(s))
