@@ -239,7 +239,7 @@ func TestStatusServed(t *testing.T) {
 	if s := rep.Upstreams[0].State; s != "open" && s != "degraded" && s != "half-open" {
 		t.Errorf("the dead upstream is %q", s)
 	}
-	if rep.Upstreams[0].LastError == "" || rep.Upstreams[1].State != "healthy" || rep.Upstreams[1].Requests == 0 {
+	if rep.Upstreams[0].LastError == "" || rep.Upstreams[0].ProbeFailures == 0 || rep.Upstreams[1].State != "healthy" || rep.Upstreams[1].Requests == 0 {
 		t.Errorf("upstream rows: %+v", rep.Upstreams)
 	}
 	if !rep.Verification.Enabled || rep.Verification.Database != db.Name {
@@ -253,7 +253,7 @@ func TestStatusServed(t *testing.T) {
 	}
 
 	code, page := httpGet(t, url+"/")
-	if code != http.StatusOK || !bytes.Contains(page, []byte("<svg")) || !bytes.Contains(page, []byte(m.URL())) {
+	if code != http.StatusOK || !bytes.Contains(page, []byte("<svg")) || !bytes.Contains(page, []byte(m.URL())) || !bytes.Contains(page, []byte("probes: ")) {
 		t.Errorf("/: %d, %d bytes, want the page with plots naming %s", code, len(page), m.URL())
 	}
 }

@@ -82,6 +82,8 @@ func upstreamRow(st health.Status, share float64) statuspage.Upstream {
 		TrafficShare:        share,
 		Requests:            st.Requests,
 		Failures:            st.Failures,
+		Probes:              st.Probes,
+		ProbeFailures:       st.ProbeFailures,
 	}
 	if st.LastError != nil {
 		u.LastError = st.LastError.Error()

@@ -38,7 +38,8 @@
 //	    "last_error": "timeout awaiting response headers",
 //	    "last_error_at": "2026-03-10T11:40:02Z",
 //	    "traffic_share": 0.93,                    // share of upstream requests over the health window
-//	    "requests": 12000, "failures": 31         // users' requests since start
+//	    "requests": 12000, "failures": 31,        // users' requests since start
+//	    "probes": 720, "probe_failures": 2        // health probes since start
 //	  }],
 //	  "ranges": [{
 //	    "name": "last hour",

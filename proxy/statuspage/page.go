@@ -160,7 +160,7 @@ table.stack tr.trouble{border-left:5px solid var(--trouble,#e8a200)}
 <td class="num wide-only" data-label="p95">{{.P95}}</td>
 <td class="num wide-only" data-label="p99">{{.P99}}</td>
 <td class="num narrow-only" data-label="p50 / p95 / p99">{{.P50}} / {{.P95}} / {{.P99}}</td>
-<td class="num" data-label="Errors"><div class="v"><span{{with .ErrorClass}} class="{{.}}-text"{{end}}>{{.ErrorRate}}</span><span class="sub">{{.Failures}} failed</span></div></td>
+<td class="num" data-label="Errors"><div class="v"><span{{with .ErrorClass}} class="{{.}}-text"{{end}}>{{.ErrorRate}}</span><span class="sub">{{.Failures}}</span></div></td>
 <td class="num" data-label="Traffic">{{.Traffic}}</td>
 <td class="err wide" data-label="Last error"><div class="v">{{if .LastError}}<span title="{{.LastErrorFull}}">{{.LastError}}</span><span class="sub">{{.LastErrorAt}} ({{.LastErrorAgo}} ago)</span>{{else}}none{{end}}</div></td>
 </tr>

@@ -79,6 +79,10 @@ type Upstream struct {
 	// and those that failed, since the server started.
 	Requests uint64 `json:"requests"`
 	Failures uint64 `json:"failures"`
+	// Probes and ProbeFailures count the health probes sent to the
+	// upstream, and those that failed, since the server started.
+	Probes        uint64 `json:"probes"`
+	ProbeFailures uint64 `json:"probe_failures"`
 }
 
 // Range is one plotted stretch of time, with a series per upstream.

@@ -347,7 +347,10 @@ func newUpstreamRow(u Upstream, color string, now time.Time) upstreamRow {
 		For:        formatAge(u.Since, now),
 		Score:      dash, P50: dash, P95: dash, P99: dash, ErrorRate: dash,
 		Traffic:  formatRatio(u.TrafficShare),
-		Failures: formatCount(u.Failures) + " of " + formatCount(u.Requests),
+		Failures: formatCount(u.Failures) + " of " + formatCount(u.Requests) + " failed",
+	}
+	if u.Probes > 0 {
+		row.Failures += "; probes: " + formatCount(u.ProbeFailures) + " of " + formatCount(u.Probes)
 	}
 	if !u.Until.IsZero() {
 		row.Until = formatClock(u.Until, now)
