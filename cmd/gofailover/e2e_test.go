@@ -257,3 +257,27 @@ func TestStatusServed(t *testing.T) {
 		t.Errorf("/: %d, %d bytes, want the page with plots naming %s", code, len(page), m.URL())
 	}
 }
+
+// TestStatusShowsPrivateUpstreams: the upstreams for private modules have
+// rows of their own on the status page, marked private.
+func TestStatusShowsPrivateUpstreams(t *testing.T) {
+	mods, db := fixtures(t)
+	public := mirrortest.NewMirror(db, mods...)
+	private := mirrortest.NewMirror(nil)
+	defer public.Close()
+	defer private.Close()
+	url := startServer(t, t.TempDir(), db, []string{public.URL()},
+		"GOFAILOVER_PRIVATE=corp.example/*", "GOFAILOVER_PRIVATE_UPSTREAMS="+private.URL())
+	_, body := httpGet(t, url+"/status.json")
+	rep, err := statuspage.DecodeReport(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Upstreams) != 2 || rep.Upstreams[0].Private || !rep.Upstreams[1].Private ||
+		rep.Upstreams[1].Name != private.URL() || !rep.Upstreams[1].Preferred {
+		t.Fatalf("upstream rows %+v, want the public one, then the private one marked private", rep.Upstreams)
+	}
+	if _, page := httpGet(t, url+"/"); !bytes.Contains(page, []byte(">private</span>")) {
+		t.Error("the page does not mark the private upstream")
+	}
+}

@@ -58,7 +58,7 @@ type server struct {
 	listener net.Listener
 	http     *http.Server
 	handler  *proxy.Handler
-	pool     *health.Pool
+	pools    pools
 	// prober probes the public upstreams in the background; nil when off.
 	prober *health.Prober
 	// history keeps the public upstreams' health as a time series.
@@ -153,7 +153,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
 		handler:     handler,
-		pool:        pool,
+		pools:       pools{public: pool, private: privatePool},
 		prober:      prober,
 		history:     history.New(history.Config{Store: store, Logger: log.With("component", "history")}),
 		alerts:      alert.NewEngine(cfg.alertConfig(), notify, log.With("component", "alert")),
@@ -161,19 +161,19 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		fetchCtx:    fetchCtx,
 		cancelFetch: cancelFetch,
 	}
-	pools := []metrics.Pool{{Name: "public", Pool: pool}}
+	metricPools := []metrics.Pool{{Name: "public", Pool: pool}}
 	if privatePool != nil {
-		pools = append(pools, metrics.Pool{Name: "private", Pool: privatePool})
+		metricPools = append(metricPools, metrics.Pool{Name: "private", Pool: privatePool})
 	}
 	reg := metrics.NewRegistry(metrics.Sources{
 		Handler:      handler,
-		Pools:        pools,
+		Pools:        metricPools,
 		Store:        store,
 		FiringAlerts: s.firingAlerts,
 	})
 	s.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
 	src := &statusSource{
-		pool:    pool,
+		pools:   s.pools,
 		history: s.history,
 		alerts:  s.alerts,
 		store:   store,
@@ -212,8 +212,8 @@ func (s *server) runBackground(ctx context.Context, wg *sync.WaitGroup) {
 	if s.prober != nil {
 		wg.Go(func() { s.prober.Run(ctx) })
 	}
-	wg.Go(func() { s.history.Run(ctx, s.pool.Snapshot, health.SystemClock{}) })
-	wg.Go(func() { s.alerts.Run(ctx, s.pool, health.SystemClock{}) })
+	wg.Go(func() { s.history.Run(ctx, s.pools.Snapshot, health.SystemClock{}) })
+	wg.Go(func() { s.alerts.Run(ctx, s.pools, health.SystemClock{}) })
 	if s.webhook != nil {
 		wg.Go(func() { s.webhook.Run(ctx) })
 	}

@@ -15,7 +15,7 @@ import (
 
 // statusSource builds the status page's Report from the server's parts.
 type statusSource struct {
-	pool    *health.Pool
+	pools   pools
 	history *history.History
 	alerts  *alert.Engine
 	store   interface{ Stats() cache.Stats }
@@ -50,8 +50,10 @@ func (s *statusSource) Report(context.Context) (statuspage.Report, error) {
 	}
 	shares := s.history.TrafficShare(now.Add(-s.window), now)
 	var names []string
-	for _, st := range s.pool.Snapshot() {
-		r.Upstreams = append(r.Upstreams, upstreamRow(st, shares[st.Upstream.Name]))
+	for _, st := range s.pools.Snapshot() {
+		row := upstreamRow(st, shares[st.Upstream.Name])
+		row.Private = s.pools.isPrivate(st.Upstream)
+		r.Upstreams = append(r.Upstreams, row)
 		names = append(names, st.Upstream.Name)
 	}
 	for _, pr := range plotRanges {

@@ -97,7 +97,7 @@ func TestFaultToAlertToStatus(t *testing.T) {
 	})
 	hist := history.New(history.Config{Store: store})
 	engine := alert.NewEngine(alert.Config{For: time.Minute}, webhook, nil)
-	src := &statusSource{pool: pool, history: hist, alerts: engine, store: store, handler: handler,
+	src := &statusSource{pools: pools{public: pool}, history: hist, alerts: engine, store: store, handler: handler,
 		started: clock.Now(), window: 5 * time.Minute, now: clock.Now}
 
 	n := 0

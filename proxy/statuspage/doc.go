@@ -27,6 +27,7 @@
 //	  "upstreams": [{
 //	    "name": "https://mirror-a.example.com",   // URL without credentials
 //	    "preferred": true,                        // the first configured; left out when false
+//	    "private": true,                          // for private modules only; left out when false
 //	    "state": "healthy",                       // healthy, degraded, open, half-open or quarantined
 //	    "since": "2026-03-10T09:00:00Z",          // when it entered that state
 //	    "until": "2026-03-10T12:05:00Z",          // open or quarantined: when it is next tried

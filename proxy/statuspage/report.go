@@ -46,6 +46,9 @@ type Upstream struct {
 	Name string `json:"name"`
 	// Preferred marks the user's preferred upstream: the first configured.
 	Preferred bool `json:"preferred,omitempty"`
+	// Private marks an upstream for private modules only; Preferred is
+	// then the first of those.
+	Private bool `json:"private,omitempty"`
 	// State is "healthy", "degraded", "open", "half-open" or
 	// "quarantined"; Since is when the upstream entered it.
 	State string    `json:"state"`

@@ -37,7 +37,11 @@ func WriteText(w io.Writer, r Report) error {
 		if row.LastError != "" {
 			lastErr = row.LastErrorAt + " " + oneLine(row.LastError, 60)
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, termSafe(u.Name), termSafe(row.State), since,
+		name := termSafe(u.Name)
+		if u.Private {
+			name += " (private)"
+		}
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, name, termSafe(row.State), since,
 			row.Score, row.P50, row.P95, row.P99, row.ErrorRate, row.Traffic, termSafe(lastErr))
 	}
 	if len(r.Upstreams) == 0 {

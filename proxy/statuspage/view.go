@@ -48,6 +48,7 @@ type cardView struct {
 type upstreamRow struct {
 	Name, Color               string
 	Preferred                 bool
+	Private                   bool
 	State, StateClass         string
 	Since, SinceFull, For     string
 	Until                     string
@@ -340,6 +341,7 @@ func newUpstreamRow(u Upstream, color string, now time.Time) upstreamRow {
 		Name:       u.Name,
 		Color:      color,
 		Preferred:  u.Preferred,
+		Private:    u.Private,
 		State:      cmp.Or(u.State, "unknown"),
 		StateClass: stateClass(u.State),
 		Since:      formatClock(u.Since, now),
