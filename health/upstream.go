@@ -107,6 +107,18 @@ type Outcome struct {
 	// request. Both count alike for health; they are counted apart, so
 	// that traffic figures show only users' requests.
 	Probe bool
+	// Abandoned marks a request given up before its response header
+	// because another upstream answered first (a lost hedge) or it took
+	// longer than it was given: FirstByte is then a lower bound, what
+	// the upstream is known to take at least. It counts as a success for
+	// health (the upstream did nothing wrong in the time it had).
+	Abandoned bool
+}
+
+// AbandonedAfter is the Outcome of a request abandoned after d without a
+// response header (see Outcome.Abandoned).
+func AbandonedAfter(d time.Duration) Outcome {
+	return Outcome{FirstByte: d, Total: d, Abandoned: true}
 }
 
 // Static is a candidate order that always tries upstreams in the user's order and

@@ -75,7 +75,7 @@ func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *Request,
 	switch {
 	case busy:
 	case cut && h.base.Err() == nil && out.Status == 0:
-		h.router(req).Report(u, health.Outcome{FirstByte: out.Total, Total: out.Total})
+		h.router(req).Report(u, health.AbandonedAfter(out.Total))
 	case !cut:
 		h.router(req).Report(u, out)
 	}

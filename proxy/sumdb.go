@@ -90,7 +90,7 @@ func (s *sumdbSource) ReadRemote(ctx context.Context, path string) ([]byte, erro
 		// Like a lost hedge: it takes at least this long, which is
 		// what the router learns.
 		if s.upstream != nil && s.h.base.Err() == nil {
-			s.h.cfg.Router.Report(s.upstream, health.Outcome{FirstByte: out.Total, Total: out.Total})
+			s.h.cfg.Router.Report(s.upstream, health.AbandonedAfter(out.Total))
 		}
 		return nil, fmt.Errorf("%s: no answer within %v; trying the next source", s.name, s.patience)
 	}

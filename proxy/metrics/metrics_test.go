@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -159,6 +160,16 @@ func TestMetricsFollowTraffic(t *testing.T) {
 	}
 	if _, ok := value(t, r.reg, "gofailover_upstream_score_seconds", map[string]string{"upstream": good}); !ok {
 		t.Error("no score for an upstream with samples")
+	}
+
+	// A lost hedge counts as abandoned, and its first byte, only a lower
+	// bound, stays out of the histogram (which holds the 503's).
+	r.pool.Report(r.ups[0], health.AbandonedAfter(200*time.Millisecond))
+	if v, _ := value(t, r.reg, "gofailover_upstream_requests_total", map[string]string{"upstream": bad, "outcome": "abandoned", "failure": "none"}); v != 1 {
+		t.Errorf("abandoned requests = %v, want 1", v)
+	}
+	if v, _ := value(t, r.reg, "gofailover_upstream_first_byte_seconds", map[string]string{"upstream": bad, "source": "request"}); v != 1 {
+		t.Errorf("first-byte observations of the failing mirror = %v, want 1 (the 503)", v)
 	}
 
 	// Bad content quarantines the upstream and counts as a verification

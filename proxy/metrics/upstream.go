@@ -23,7 +23,7 @@ func NewUpstreamObserver(pool string) *UpstreamObserver {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace:   namespace,
 			Name:        "upstream_requests_total",
-			Help:        "Requests to upstreams, by upstream, source (request: for a user; probe: active health probe), outcome (success or failure) and failure kind.",
+			Help:        "Requests to upstreams, by upstream, source (request: for a user; probe: active health probe), outcome (success, failure, or abandoned: given up before an answer because another upstream answered first or it took longer than it was given) and failure kind.",
 			ConstLabels: constant,
 		}, []string{"upstream", "source", "outcome", "failure"}),
 		firstByte: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -49,11 +49,14 @@ func (m *UpstreamObserver) Observe(u *health.Upstream, o health.Outcome) {
 		source = "probe"
 	}
 	outcome, failure := "success", "none"
-	if o.Failure != health.FailNone {
+	switch {
+	case o.Failure != health.FailNone:
 		outcome, failure = "failure", string(o.Failure)
+	case o.Abandoned:
+		outcome = "abandoned"
 	}
 	m.requests.WithLabelValues(u.Name, source, outcome, failure).Inc()
-	if o.FirstByte > 0 {
+	if o.FirstByte > 0 && !o.Abandoned { // an abandoned one's is a lower bound
 		m.firstByte.WithLabelValues(u.Name, source).Observe(o.FirstByte.Seconds())
 	}
 	if o.Failure == health.FailBadContent {
