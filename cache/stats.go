@@ -49,10 +49,13 @@ func (s *Store) Stats() Stats {
 	return Stats{Entries: s.counts.entries.Load(), Bytes: s.counts.bytes.Load()}
 }
 
-// countRecords sets the counters from a walk over every record; Open calls it
-// once. Undecodable records are not counted, matching how writes see them.
-func (s *Store) countRecords() error {
+// countRecords sets the counters from a walk over every record, and
+// returns the digests of the blobs the records refer to; Open calls it
+// once. Undecodable records are not counted, matching how writes see them
+// (they read as misses, so their blobs are not needed either).
+func (s *Store) countRecords() (map[[32]byte]struct{}, error) {
 	var entries, bytes int64
+	blobs := make(map[[32]byte]struct{})
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(recordPrefix)})
 		defer it.Close()
@@ -65,6 +68,9 @@ func (s *Store) countRecords() error {
 				}
 				entries++
 				bytes += r.Size
+				if !r.inline {
+					blobs[r.SHA256] = struct{}{}
+				}
 				return nil
 			})
 			if err != nil {
@@ -74,9 +80,9 @@ func (s *Store) countRecords() error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("cache: counting records in %s: %w", s.metaDir, short(err))
+		return nil, fmt.Errorf("cache: counting records in %s: %w", s.metaDir, short(err))
 	}
 	s.counts.entries.Store(entries)
 	s.counts.bytes.Store(bytes)
-	return nil
+	return blobs, nil
 }

@@ -87,10 +87,12 @@ func Open(opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := s.countRecords(); err != nil {
+	referenced, err := s.countRecords()
+	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
+	s.sweepBlobs(referenced)
 	s.wg.Add(1)
 	go s.collectGarbage(s.stop)
 	return s, nil
