@@ -3,6 +3,7 @@ package proxy
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/gofailover/gofailover/proxy/checksum"
@@ -61,10 +62,10 @@ const (
 	numResults
 )
 
-var (
-	classNames  = [numClasses]string{"2xx", "3xx", "4xx", "5xx"}
-	resultNames = [numResults]string{"none", "hit", "miss", "stale"}
-)
+// String names the cache result as the request counts do.
+func (r cacheResult) String() string {
+	return [numResults]string{"none", "hit", "miss", "stale"}[r]
+}
 
 // handlerStats holds a Handler's counters. All are atomic: counting costs
 // the serving path a few uncontended additions.
@@ -110,7 +111,8 @@ func (h *Handler) Stats() Stats {
 					if Kind(k) == kindInvalid {
 						name = "invalid"
 					}
-					st.Requests = append(st.Requests, RequestCount{Kind: name, Class: classNames[c], Cache: resultNames[r], Count: n})
+					class := strconv.Itoa(c+2) + "xx"
+					st.Requests = append(st.Requests, RequestCount{Kind: name, Class: class, Cache: cacheResult(r).String(), Count: n})
 				}
 			}
 		}

@@ -27,13 +27,15 @@ type statusSource struct {
 	version string
 }
 
-// plotRanges are the time ranges the page plots.
-var plotRanges = []struct {
+// plotSpan is a time range the page plots, ending now.
+type plotSpan struct {
 	name string
 	span time.Duration
-}{
-	{"last hour", time.Hour},
-	{"last day", 24 * time.Hour},
+}
+
+// plotSpans are the time ranges the page plots.
+func plotSpans() []plotSpan {
+	return []plotSpan{{"last hour", time.Hour}, {"last day", 24 * time.Hour}}
 }
 
 // Report returns the status at this instant.
@@ -56,7 +58,7 @@ func (s *statusSource) Report(context.Context) (statuspage.Report, error) {
 		r.Upstreams = append(r.Upstreams, row)
 		names = append(names, st.Upstream.Name)
 	}
-	for _, pr := range plotRanges {
+	for _, pr := range plotSpans() {
 		r.Ranges = append(r.Ranges, s.plotRange(pr.name, names, now.Add(-pr.span), now))
 	}
 	for _, a := range s.alerts.Alerts(now) {

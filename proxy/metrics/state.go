@@ -7,8 +7,8 @@ import (
 )
 
 // states are the values of the state label, in a fixed order.
-var states = []health.State{
-	health.StateHealthy, health.StateDegraded, health.StateOpen, health.StateHalfOpen, health.StateQuarantined,
+func states() []health.State {
+	return []health.State{health.StateHealthy, health.StateDegraded, health.StateOpen, health.StateHalfOpen, health.StateQuarantined}
 }
 
 // stateCollector reads counters and health at scrape time.
@@ -85,7 +85,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range c.src.Pools {
 		for _, s := range p.Pool.Snapshot() {
 			up := s.Upstream.Name
-			for _, st := range states {
+			for _, st := range states() {
 				v := 0.0
 				if s.State == st {
 					v = 1
