@@ -127,6 +127,11 @@ func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answ
 				// command probes many module paths that do not exist).
 				h.log.Debug("giving up on a second opinion: not found already", "key", req.Path, "waiting_on", candidates[next-1].Name)
 				enough = true
+			case next < len(candidates):
+				// The budget is spent for now; other requests refill it.
+				// Look again after another delay rather than waiting
+				// for the first-byte timeout.
+				timer.Reset(h.hedgeDelay(req, candidates[next-1]))
 			}
 		}
 	}

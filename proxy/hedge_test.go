@@ -145,3 +145,42 @@ func TestNotFoundDoesNotWaitForStuckUpstream(t *testing.T) {
 		t.Errorf("the stuck upstream was asked %d times, want 1", stuck.Count(info))
 	}
 }
+
+// TestHedgeWaitsForBudget: a request stuck on a slow mirror while the
+// hedge budget is spent hedges as soon as other requests refill the
+// budget, instead of waiting for the slow mirror.
+func TestHedgeWaitsForBudget(t *testing.T) {
+	srv, store, slow, fast := hedgeRig(t, 0.5, -1)
+	const zip = "/example.com/lib/@v/v1.1.0.zip"
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + zip)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	// With no plain attempt yet, the budget allows no hedge; wait until
+	// the zip request is stuck on the slow mirror, then make two plain
+	// requests, which pay for one hedge.
+	for slow.Count(zip) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, p := range []string{"/example.com/lib/@v/v1.0.0.info", "/example.com/util/@v/v1.0.0.info"} {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	e, err := store.Lookup(zip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Upstream != fast.URL() || fast.Count(zip) != 1 {
+		t.Errorf("the zip came from %s (fast mirror asked %d times): want a hedge to %s once the budget allowed it", e.Upstream, fast.Count(zip), fast.URL())
+	}
+}
