@@ -26,9 +26,10 @@ const maxSumDBBytes = 1 << 20
 // The verifier tries sources one after another (each has its own client,
 // so that bad content is blamed on the upstream that served it), so an
 // upstream that has stopped answering would cost every lookup the whole
-// first-byte timeout. Instead, each upstream but the last gets its hedge
-// delay to start answering, then the read gives up on it and the next is
-// tried.
+// first-byte timeout. Instead, each upstream but the last gets three times
+// its hedge delay (within the hedge ceiling) to start answering, then the
+// read gives up on it and the next is tried. Giving up, unlike a hedge,
+// throws the wait away: hence more patience than a hedge gets.
 func (h *Handler) sumdbSources() []checksum.Source {
 	db := h.cfg.SumDB
 	if db.URL != nil {
@@ -41,7 +42,7 @@ func (h *Handler) sumdbSources() []checksum.Source {
 		base.Path += "/sumdb/" + db.Name
 		src := &sumdbSource{h: h, name: u.Name, base: &base, upstream: u}
 		if i < len(ups)-1 {
-			src.patience = h.upstreamHedgeDelay(h.cfg.Router, u)
+			src.patience = min(3*h.upstreamHedgeDelay(h.cfg.Router, u), h.cfg.HedgeCeiling)
 		}
 		out = append(out, src)
 	}

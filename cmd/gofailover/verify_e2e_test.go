@@ -94,7 +94,10 @@ func TestGoCommandVerifiesPastMisbehavingFirstUpstream(t *testing.T) {
 			bad.SetFault(tt.fault)
 			good := mirrortest.NewMirror(db, mods...)
 			defer good.Close()
-			url := startServer(t, t.TempDir(), db, []string{bad.URL(), good.URL()})
+			// A long hedge floor: under -race load a hedge that beats
+			// the preferred mirror would make it look slow and move
+			// traffic off it before it is asked for what it spoils.
+			url := startServer(t, t.TempDir(), db, []string{bad.URL(), good.URL()}, "GOFAILOVER_HEDGE_FLOOR=1s")
 
 			goDownloadAndGet(t, url, db, mods)
 			checkServed(t, url, mods)
