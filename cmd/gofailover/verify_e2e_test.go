@@ -94,10 +94,13 @@ func TestGoCommandVerifiesPastMisbehavingFirstUpstream(t *testing.T) {
 			bad.SetFault(tt.fault)
 			good := mirrortest.NewMirror(db, mods...)
 			defer good.Close()
-			// A long hedge floor: under -race load a hedge that beats
-			// the preferred mirror would make it look slow and move
-			// traffic off it before it is asked for what it spoils.
-			url := startServer(t, t.TempDir(), db, []string{bad.URL(), good.URL()}, "GOFAILOVER_HEDGE_FLOOR=1s")
+			// The misbehaving mirror must stay first until it is asked
+			// for what it spoils. Under -race load the two local mirrors'
+			// latencies differ by more than routing calls near, so probes
+			// (and hedges that beat it) could move traffic off it first:
+			// no probes, and a long hedge floor.
+			url := startServer(t, t.TempDir(), db, []string{bad.URL(), good.URL()},
+				"GOFAILOVER_PROBE_INTERVAL=0", "GOFAILOVER_HEDGE_FLOOR=1s")
 
 			goDownloadAndGet(t, url, db, mods)
 			checkServed(t, url, mods)
