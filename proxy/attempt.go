@@ -44,8 +44,24 @@ type attemptResult struct {
 	// verified reports that the body passed checksum verification.
 	verified bool
 	// stop, when set, is the answer to the whole request: verification
-	// failed in a way no other upstream can cure.
+	// failed in a way no other upstream can cure, or the cache could not
+	// hold the body.
 	stop *answer
+	// local reports that the attempt failed here, not at the upstream
+	// (the cache could not hold the body): it says nothing of the
+	// upstream and is not reported.
+	local bool
+}
+
+// storageFailed is the attempt result when the cache cannot hold a body:
+// every upstream would fail the same way, and a zip cannot be verified, so
+// served, without its file.
+func (h *Handler) storageFailed(req *Request, err error) attemptResult {
+	h.log.Error("the cache cannot hold a download; answering 503", "key", req.Path, "err", err)
+	return attemptResult{err: err, local: true, stop: &answer{
+		status: http.StatusServiceUnavailable,
+		reason: "the cache cannot store this download (is its disk full?): " + err.Error(),
+	}}
 }
 
 // attempt sends req to one upstream, reads and checks the body, and reports
@@ -73,7 +89,7 @@ func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *Request,
 	busy := errors.Is(res.err, errUpstreamBusy)
 	cut := ctx.Err() != nil && out.Failure != health.FailTimeout
 	switch {
-	case busy:
+	case busy, res.local:
 	case cut && h.base.Err() == nil && out.Status == 0:
 		h.router(req).Report(u, health.AbandonedAfter(out.Total))
 	case !cut:
@@ -177,17 +193,21 @@ func (h *Handler) readOK(ctx context.Context, req *Request, body io.Reader, leng
 func (h *Handler) readZip(ctx context.Context, req *Request, body io.Reader, limit int64, out *health.Outcome) attemptResult {
 	blob, err := h.cfg.Store.NewBlob()
 	if err != nil {
-		return attemptResult{err: fmt.Errorf("creating a temporary file: %w", err)}
+		return h.storageFailed(req, fmt.Errorf("creating a temporary file: %w", err))
 	}
 	// Write the blob in large pieces: the page cache keeps a file in folios
 	// as large as the writes that made it, and sendfile of a file written
 	// in 32 KiB pieces (io.Copy's) costs measurably more on every hit.
-	bw := bufio.NewWriterSize(blob, blobWriteSize)
+	store := &writeErrors{w: blob}
+	bw := bufio.NewWriterSize(store, blobWriteSize)
 	n, err := io.Copy(bw, io.LimitReader(body, limit+1))
 	if err == nil {
 		err = bw.Flush() // before anything reads blob.Path()
 	}
 	switch {
+	case store.err != nil:
+		blob.Discard()
+		return h.storageFailed(req, store.err)
 	case err != nil:
 		blob.Discard()
 		return attemptResult{err: fmt.Errorf("reading body after %d bytes: %w", n, err)}
@@ -205,6 +225,21 @@ func (h *Handler) readZip(ctx context.Context, req *Request, body io.Reader, lim
 		}
 	}
 	return res
+}
+
+// writeErrors passes writes to w and keeps the first error, so that a
+// failure to store a body is told apart from a failure to read it.
+type writeErrors struct {
+	w   io.Writer
+	err error
+}
+
+func (e *writeErrors) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // verified checks a fetched .mod or .zip against the checksum database.

@@ -88,8 +88,7 @@ func (h *Handler) commit(req *Request, u *health.Upstream, got attemptResult) *a
 	if got.blob != nil {
 		defer got.blob.Discard()
 		if err := h.cfg.Store.CommitBlob(req.Path, meta, got.blob); err != nil {
-			h.log.Error("storing a fetched answer failed", "key", req.Path, "err", err)
-			return &answer{status: http.StatusInternalServerError, reason: "storing the fetched answer failed: " + err.Error()}
+			return h.storageFailed(req, err).stop
 		}
 		e, err := h.cfg.Store.Lookup(req.Path)
 		if err != nil {
