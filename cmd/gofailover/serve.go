@@ -61,7 +61,7 @@ type server struct {
 	pools    pools
 	// prober probes the public upstreams in the background; nil when off.
 	prober *health.Prober
-	// history keeps the public upstreams' health as a time series.
+	// history keeps the upstreams' health as a time series.
 	history *history.History
 	// alerts evaluates the alert rules; webhook, nil when not configured,
 	// posts their firings and resolutions.
@@ -92,6 +92,15 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	if len(privateUpstreams) > 0 {
 		privatePool = health.NewPool(privateUpstreams, cfg.healthConfig(), nil)
 		privateRouter = privatePool
+	}
+	var webhook *alert.Webhook
+	var notify alert.Notifier
+	if cfg.AlertWebhook != "" {
+		webhook, err = alert.NewWebhook(alert.WebhookConfig{URL: cfg.AlertWebhook, Logger: log.With("component", "webhook")})
+		if err != nil {
+			return nil, configErrorf("%sALERT_WEBHOOK: %v", envPrefix, err)
+		}
+		notify = webhook
 	}
 	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, Logger: log.With("component", "cache")})
 	if errors.Is(err, cache.ErrLocked) {
@@ -130,18 +139,6 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		IdleTimeout:    cfg.IdleTimeout,
 		Logger:         log.With("component", "proxy"),
 	})
-	var webhook *alert.Webhook
-	var notify alert.Notifier
-	if cfg.AlertWebhook != "" {
-		webhook, err = alert.NewWebhook(alert.WebhookConfig{URL: cfg.AlertWebhook, Logger: log.With("component", "webhook")})
-		if err != nil {
-			ln.Close()
-			store.Close()
-			cancelFetch()
-			return nil, configErrorf("%sALERT_WEBHOOK: %v", envPrefix, err)
-		}
-		notify = webhook
-	}
 	s := &server{
 		cfg:      cfg,
 		log:      log,
