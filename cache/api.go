@@ -30,6 +30,12 @@ type Options struct {
 	// InlineMax is the largest body PutBytes keeps inside Badger; larger bodies
 	// become blob files. Zero means DefaultInlineMax.
 	InlineMax int64
+	// MaxBytes bounds the bodies the store keeps: when a write takes
+	// Stats().Bytes past it, the least recently used answers are evicted
+	// down to nine tenths of it (see Store.Evict). Zero means no bound.
+	// While it is set, Open notes when each key was last opened, which
+	// costs a hit a map store.
+	MaxBytes int64
 }
 
 // DefaultInlineMax is the default for Options.InlineMax.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -35,6 +36,9 @@ func (s *Store) Open(key string) (*Object, error) {
 		return nil, ErrNotFound
 	}
 	r.Key = key
+	if s.maxBytes > 0 {
+		s.used.Store(key, time.Now().UnixNano())
+	}
 	if r.inline {
 		return &Object{Entry: r.Entry, Body: bytes.NewReader(r.body)}, nil
 	}

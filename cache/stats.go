@@ -56,33 +56,46 @@ func (s *Store) Stats() Stats {
 func (s *Store) countRecords() (map[[32]byte]struct{}, error) {
 	var entries, bytes int64
 	blobs := make(map[[32]byte]struct{})
+	err := s.eachRecord(func(_ string, r *record) {
+		entries++
+		bytes += r.Size
+		if !r.inline {
+			blobs[r.SHA256] = struct{}{}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: counting records: %w", err)
+	}
+	s.counts.entries.Store(entries)
+	s.counts.bytes.Store(bytes)
+	return blobs, nil
+}
+
+// eachRecord calls fn with every record that decodes (the body of an
+// inline one is not kept past the call), logging and skipping the others.
+func (s *Store) eachRecord(fn func(key string, r *record)) error {
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(recordPrefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
+			key := string(item.Key()[len(recordPrefix):])
 			err := item.Value(func(v []byte) error {
 				r, err := decodeRecord(v)
 				if err != nil {
 					return err
 				}
-				entries++
-				bytes += r.Size
-				if !r.inline {
-					blobs[r.SHA256] = struct{}{}
-				}
+				fn(key, &r)
 				return nil
 			})
 			if err != nil {
-				s.log.Warn("cache: skipping unreadable record", "key", string(item.Key()[len(recordPrefix):]), "err", err)
+				s.log.Warn("cache: skipping unreadable record", "key", key, "err", err)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cache: counting records in %s: %w", s.metaDir, short(err))
+		return fmt.Errorf("reading records in %s: %w", s.metaDir, short(err))
 	}
-	s.counts.entries.Store(entries)
-	s.counts.bytes.Store(bytes)
-	return blobs, nil
+	return nil
 }

@@ -33,6 +33,13 @@ type Store struct {
 	log       *slog.Logger
 	inlineMax int64
 	counts    counters
+	// maxBytes is Options.MaxBytes; used holds, while it is set, when
+	// each key was last opened (Unix nanoseconds), for eviction.
+	maxBytes int64
+	used     sync.Map
+	// overfull wakes the eviction loop when a write takes the store past
+	// maxBytes.
+	overfull chan struct{}
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -66,6 +73,8 @@ func Open(opts Options) (*Store, error) {
 		tmpDir:    filepath.Join(opts.Dir, "tmp"),
 		log:       logger,
 		inlineMax: inlineMax,
+		maxBytes:  max(opts.MaxBytes, 0),
+		overfull:  make(chan struct{}, 1),
 		stop:      make(chan struct{}),
 	}
 	for _, d := range []string{s.dir, s.metaDir, s.blobDir, s.tmpDir} {
@@ -95,6 +104,10 @@ func Open(opts Options) (*Store, error) {
 	s.sweepBlobs(referenced)
 	s.wg.Add(1)
 	go s.collectGarbage(s.stop)
+	if s.maxBytes > 0 {
+		s.wg.Add(1)
+		go s.evictWhenFull(s.stop)
+	}
 	return s, nil
 }
 

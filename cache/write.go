@@ -81,11 +81,18 @@ func (s *Store) put(key string, r *record) error {
 		return fmt.Errorf("cache: writing record %q: %w", key, short(err))
 	}
 	s.counts.replace(old, r.Size)
+	if s.maxBytes > 0 && s.counts.bytes.Load() > s.maxBytes {
+		select {
+		case s.overfull <- struct{}{}:
+		default: // an eviction is already due
+		}
+	}
 	return nil
 }
 
 // Delete removes key's record; deleting an absent key is not an error.
-// Blob files stay: they are content-addressed and may be shared.
+// Blob files stay: they are content-addressed and may be shared (Evict
+// and the next Open remove those no record refers to).
 func (s *Store) Delete(key string) error {
 	k := dbKey(key)
 	old, err := s.update(k, func(txn *badger.Txn) error { return txn.Delete(k) })
@@ -93,6 +100,7 @@ func (s *Store) Delete(key string) error {
 		return fmt.Errorf("cache: deleting record %q: %w", key, short(err))
 	}
 	s.counts.remove(old)
+	s.used.Delete(key)
 	return nil
 }
 

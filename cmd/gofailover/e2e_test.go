@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofailover/gofailover/proxy/mirrortest"
 	"github.com/gofailover/gofailover/proxy/statuspage"
@@ -280,4 +281,29 @@ func TestStatusShowsPrivateUpstreams(t *testing.T) {
 	if _, page := httpGet(t, url+"/"); !bytes.Contains(page, []byte(">private</span>")) {
 		t.Error("the page does not mark the private upstream")
 	}
+}
+
+// TestBoundedCacheEvictsAndRefetches: with a cache bound far below what
+// the go command downloads, gofailover evicts as it goes, stays near the
+// bound, and serves everything again, refetching what it evicted.
+func TestBoundedCacheEvictsAndRefetches(t *testing.T) {
+	mods, db := fixtures(t)
+	m := mirrortest.NewMirror(db, mods...)
+	defer m.Close()
+	const bound = 4 << 10
+	srv := launchServer(t, t.TempDir(), db, []string{m.URL()}, "GOFAILOVER_CACHE_MAX_SIZE=4KiB")
+	goDownloadAndGet(t, srv.url(), db, mods)
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.store.Stats().Bytes > bound {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the downloads the cache holds %+v, bound %d", srv.store.Stats(), bound)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	m.ResetRequests()
+	goDownloadAndGet(t, srv.url(), db, mods) // a fresh module cache: everything again
+	if len(m.Requests()) == 0 {
+		t.Error("nothing was refetched: was anything evicted?")
+	}
+	checkServed(t, srv.url(), mods)
 }

@@ -102,7 +102,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		}
 		notify = webhook
 	}
-	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, Logger: log.With("component", "cache")})
+	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, MaxBytes: int64(cfg.CacheMaxSize), Logger: log.With("component", "cache")})
 	if errors.Is(err, cache.ErrLocked) {
 		return nil, configErrorf("%sCACHE_DIR: %s is in use by another gofailover process", envPrefix, cfg.CacheDir)
 	}

@@ -1,0 +1,113 @@
+package cache
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+)
+
+// evictInterval is how often the store checks its size against MaxBytes
+// besides when a write takes it past.
+const evictInterval = time.Minute
+
+// EvictStats says what one eviction did.
+type EvictStats struct {
+	// Entries and Bytes count the records evicted and their body sizes.
+	Entries, Bytes int64
+	// Files and FileBytes count the blob files removed (a blob shared by
+	// records still kept stays).
+	Files, FileBytes int64
+}
+
+// evictWhenFull evicts down to nine tenths of maxBytes whenever a write
+// takes the store past it (and checks every evictInterval), until stop is
+// closed.
+func (s *Store) evictWhenFull(stop <-chan struct{}) {
+	defer s.wg.Done()
+	t := time.NewTicker(evictInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		case <-s.overfull:
+		}
+		if s.Stats().Bytes <= s.maxBytes {
+			continue
+		}
+		st, err := s.Evict(s.maxBytes / 10 * 9)
+		if err != nil {
+			s.log.Warn("cache: eviction failed", "err", err)
+			continue
+		}
+		s.log.Info("cache: over its size bound; evicted the least recently used answers",
+			"max_bytes", s.maxBytes, "entries", st.Entries, "bytes", st.Bytes, "files", st.Files)
+	}
+}
+
+// candidate is a record that may be evicted.
+type candidate struct {
+	key    string
+	size   int64
+	sum    [32]byte
+	inline bool
+	used   int64 // Unix nanoseconds: last opened, or stored
+}
+
+// Evict removes the least recently used records (last opened since the
+// store was opened, else stored longest ago) until the bodies kept total
+// at most target bytes, and the blob files no kept record refers to. A
+// record written meanwhile may be evicted, or find its blob gone and read
+// as a miss: eviction only ever costs a refetch, never serves wrong bytes.
+func (s *Store) Evict(target int64) (EvictStats, error) {
+	var (
+		all  []candidate
+		refs = make(map[[32]byte]int)
+	)
+	err := s.eachRecord(func(key string, r *record) {
+		c := candidate{key: key, size: r.Size, sum: r.SHA256, inline: r.inline, used: r.StoredAt.UnixNano()}
+		if t, ok := s.used.Load(key); ok {
+			c.used = max(c.used, t.(int64))
+		}
+		all = append(all, c)
+		if !r.inline {
+			refs[r.SHA256]++
+		}
+	})
+	if err != nil {
+		return EvictStats{}, fmt.Errorf("cache: listing records to evict: %w", err)
+	}
+	slices.SortFunc(all, func(a, b candidate) int { return cmp.Compare(a.used, b.used) })
+
+	var st EvictStats
+	for _, c := range all {
+		if s.Stats().Bytes <= target {
+			break
+		}
+		if err := s.Delete(c.key); err != nil {
+			return st, err
+		}
+		s.used.Delete(c.key)
+		st.Entries++
+		st.Bytes += c.size
+		if c.inline {
+			continue
+		}
+		if refs[c.sum]--; refs[c.sum] > 0 {
+			continue
+		}
+		p := s.blobPath(c.sum)
+		if info, err := os.Stat(p); err == nil {
+			if err := os.Remove(p); err != nil {
+				s.log.Warn("cache: cannot remove an evicted blob", "file", p, "err", err)
+				continue
+			}
+			st.Files++
+			st.FileBytes += info.Size()
+		}
+	}
+	return st, nil
+}
