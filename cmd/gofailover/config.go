@@ -47,6 +47,7 @@ type Config struct {
 	ProbeInterval          time.Duration `env:"PROBE_INTERVAL" envDefault:"15s" usage:"how often each upstream is probed in the background (with 10% jitter); 0 turns probing off"`
 	ProbeTimeout           time.Duration `env:"PROBE_TIMEOUT" envDefault:"10s" usage:"timeout of one probe request"`
 	ProbeModule            string        `env:"PROBE_MODULE" envDefault:"golang.org/x/mod@v0.1.0" usage:"module@version whose @v/list and .info the probes ask for (off: only the checksum database's /supported)"`
+	PrivateProbeModule     string        `env:"PRIVATE_PROBE_MODULE" usage:"module@version whose @v/list and .info the probes ask the private upstreams for (default: none; private upstreams are then judged by users' requests alone)"`
 	HealthWindow           time.Duration `env:"HEALTH_WINDOW" envDefault:"5m" usage:"how long an upstream's results count in its latency percentiles and error rate"`
 	LatencyHalfLife        time.Duration `env:"LATENCY_HALF_LIFE" usage:"an upstream's latency average forgets with time as well as with samples: a result weighs at least 1-2^(-gap/this), so a mirror only probes reach is judged by its latest answers (default: a fifth of the probe interval, 3s when probing is off)"`
 	FailureCost            time.Duration `env:"FAILURE_COST" envDefault:"1s" usage:"what a failed request is taken to cost when ranking upstreams: score = latency average + error rate x this"`
@@ -222,6 +223,9 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 	if err := c.probeConfig(nil).Validate(); err != nil {
 		return configErrorf("%sPROBE_MODULE: %v", envPrefix, err)
 	}
+	if err := c.privateProbeConfig(nil).Validate(); err != nil {
+		return configErrorf("%sPRIVATE_PROBE_MODULE: %v", envPrefix, err)
+	}
 	if c.HedgeBurst < 0 {
 		return configErrorf("%sHEDGE_BURST: must not be negative, got %d", envPrefix, c.HedgeBurst)
 	}
@@ -395,21 +399,34 @@ func (c *Config) alertConfig() alert.Config {
 
 // probeConfig returns the background probes' configuration.
 func (c *Config) probeConfig(log *slog.Logger) health.ProbeConfig {
-	mod, version, _ := strings.Cut(c.ProbeModule, "@")
-	if c.ProbeModule == "off" {
+	pc := c.moduleProbeConfig(c.ProbeModule, log)
+	if c.sumDB != nil {
+		pc.SumDB = c.sumDB.Name
+	}
+	return pc
+}
+
+// privateProbeConfig returns the private upstreams' probes' configuration:
+// the private probe module, and no checksum database (private modules are
+// not in it).
+func (c *Config) privateProbeConfig(log *slog.Logger) health.ProbeConfig {
+	return c.moduleProbeConfig(c.PrivateProbeModule, log)
+}
+
+// moduleProbeConfig returns a probe configuration asking for module (as
+// module@version; "" or "off" for none).
+func (c *Config) moduleProbeConfig(module string, log *slog.Logger) health.ProbeConfig {
+	mod, version, _ := strings.Cut(module, "@")
+	if module == "off" {
 		mod, version = "", ""
 	}
-	pc := health.ProbeConfig{
+	return health.ProbeConfig{
 		Interval: c.ProbeInterval,
 		Timeout:  c.ProbeTimeout,
 		Module:   mod,
 		Version:  version,
 		Logger:   log,
 	}
-	if c.sumDB != nil {
-		pc.SumDB = c.sumDB.Name
-	}
-	return pc
 }
 
 // hedgeBudget is the proxy's HedgeBudget: the setting, with 0 meaning off.

@@ -83,6 +83,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{"bad log level", nil, []string{"GOFAILOVER_LOG_LEVEL=loud"}, "GOFAILOVER_LOG_LEVEL: invalid value"},
 		{"error rate above 1", nil, []string{"GOFAILOVER_BREAKER_ERROR_RATE=1.5"}, "GOFAILOVER_BREAKER_ERROR_RATE: must be above 0"},
 		{"zero failures", []string{"--breaker-failures=0"}, nil, "GOFAILOVER_BREAKER_FAILURES: must be a positive number"},
+		{"bad private probe module", nil, []string{"GOFAILOVER_PRIVATE_PROBE_MODULE=corp.example/lib@latest"}, "GOFAILOVER_PRIVATE_PROBE_MODULE:"},
 		{"bad cache size", nil, []string{"GOFAILOVER_CACHE_MAX_SIZE=lots"}, "GOFAILOVER_CACHE_MAX_SIZE: invalid value"},
 		{"negative half-life", nil, []string{"GOFAILOVER_LATENCY_HALF_LIFE=-1s"}, "GOFAILOVER_LATENCY_HALF_LIFE: must be a positive duration"},
 		{"zero hysteresis", nil, []string{"GOFAILOVER_ROUTING_HYSTERESIS=0"}, "GOFAILOVER_ROUTING_HYSTERESIS: must be a positive number"},

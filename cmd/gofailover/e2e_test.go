@@ -260,7 +260,9 @@ func TestStatusServed(t *testing.T) {
 }
 
 // TestStatusShowsPrivateUpstreams: the upstreams for private modules have
-// rows of their own on the status page, marked private.
+// rows of their own on the status page, marked private, and with
+// GOFAILOVER_PRIVATE_PROBE_MODULE they are probed for that module (never
+// for the public probe module, nor the checksum database).
 func TestStatusShowsPrivateUpstreams(t *testing.T) {
 	mods, db := fixtures(t)
 	public := mirrortest.NewMirror(db, mods...)
@@ -268,11 +270,27 @@ func TestStatusShowsPrivateUpstreams(t *testing.T) {
 	defer public.Close()
 	defer private.Close()
 	url := startServer(t, t.TempDir(), db, []string{public.URL()},
-		"GOFAILOVER_PRIVATE=corp.example/*", "GOFAILOVER_PRIVATE_UPSTREAMS="+private.URL())
-	_, body := httpGet(t, url+"/status.json")
-	rep, err := statuspage.DecodeReport(bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+		"GOFAILOVER_PRIVATE=corp.example/*", "GOFAILOVER_PRIVATE_UPSTREAMS="+private.URL(),
+		"GOFAILOVER_PRIVATE_PROBE_MODULE=corp.example/lib@v1.0.0", "GOFAILOVER_PROBE_INTERVAL=50ms")
+	var rep statuspage.Report
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, body := httpGet(t, url+"/status.json")
+		var err error
+		if rep, err = statuspage.DecodeReport(bytes.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Upstreams) == 2 && rep.Upstreams[1].Probes >= 4 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if rep.Upstreams[1].Probes < 4 {
+		t.Errorf("the private upstream was probed %d times in 10 s of 50 ms probe intervals", rep.Upstreams[1].Probes)
+	}
+	for _, p := range private.Requests() {
+		if !strings.HasPrefix(p, "/corp.example/lib/@v/") {
+			t.Errorf("the private upstream was asked for %s", p)
+		}
 	}
 	if len(rep.Upstreams) != 2 || rep.Upstreams[0].Private || !rep.Upstreams[1].Private ||
 		rep.Upstreams[1].Name != private.URL() || !rep.Upstreams[1].Preferred {

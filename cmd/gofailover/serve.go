@@ -59,8 +59,9 @@ type server struct {
 	http     *http.Server
 	handler  *proxy.Handler
 	pools    pools
-	// prober probes the public upstreams in the background; nil when off.
-	prober *health.Prober
+	// probers probe the public upstreams, and the private ones when a
+	// private probe module is set, in the background; none when off.
+	probers []*health.Prober
 	// history keeps the upstreams' health as a time series.
 	history *history.History
 	// alerts evaluates the alert rules; webhook, nil when not configured,
@@ -119,9 +120,12 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		Connect:   cfg.ConnectTimeout,
 		FirstByte: cfg.FirstByteTimeout,
 	})
-	var prober *health.Prober
+	var probers []*health.Prober
 	if cfg.ProbeInterval > 0 {
-		prober = health.NewProber(pool, cfg.probeConfig(log.With("component", "probe")), client, nil)
+		probers = append(probers, health.NewProber(pool, cfg.probeConfig(log.With("component", "probe")), client, nil))
+		if privatePool != nil && cfg.PrivateProbeModule != "" {
+			probers = append(probers, health.NewProber(privatePool, cfg.privateProbeConfig(log.With("component", "probe", "pool", "private")), client, nil))
+		}
 	}
 	handler := proxy.New(fetchCtx, proxy.Config{
 		Store:          store,
@@ -151,7 +155,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		},
 		handler:     handler,
 		pools:       pools{public: pool, private: privatePool},
-		prober:      prober,
+		probers:     probers,
 		history:     history.New(history.Config{Store: store, Logger: log.With("component", "history")}),
 		alerts:      alert.NewEngine(cfg.alertConfig(), notify, log.With("component", "alert")),
 		webhook:     webhook,
@@ -206,8 +210,8 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 // health history, alert evaluation and the webhook. Each stops when ctx is
 // done; wg waits for them.
 func (s *server) runBackground(ctx context.Context, wg *sync.WaitGroup) {
-	if s.prober != nil {
-		wg.Go(func() { s.prober.Run(ctx) })
+	for _, p := range s.probers {
+		wg.Go(func() { p.Run(ctx) })
 	}
 	wg.Go(func() { s.history.Run(ctx, s.pools.Snapshot, health.SystemClock{}) })
 	wg.Go(func() { s.alerts.Run(ctx, s.pools, health.SystemClock{}) })
