@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 )
 
 // Upstream is one mirror in the pool.
@@ -66,59 +65,6 @@ func ParseUpstreamURL(raw string) (*url.URL, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
-}
-
-// FailureKind classifies why a request to an upstream did not give an answer.
-type FailureKind string
-
-// The failure kinds. An empty FailureKind means the upstream answered.
-const (
-	FailNone       FailureKind = ""
-	FailRefused    FailureKind = "refused"
-	FailDNS        FailureKind = "dns"
-	FailTLS        FailureKind = "tls"
-	FailTimeout    FailureKind = "timeout"
-	FailReset      FailureKind = "reset"
-	FailStatus5xx  FailureKind = "5xx"
-	FailRateLimit  FailureKind = "429"
-	FailBadStatus  FailureKind = "bad_status"
-	FailBadBody    FailureKind = "bad_body"
-	FailBadContent FailureKind = "bad_content" // failed checksum verification
-	FailTooLarge   FailureKind = "too_large"
-	FailOther      FailureKind = "other"
-)
-
-// Outcome is what one request to an upstream showed.
-type Outcome struct {
-	// Status is the HTTP status, or 0 when no response arrived.
-	Status int
-	// Failure is why no usable answer came, FailNone when one did (a 404 is an
-	// answer: the upstream is healthy, the module is missing).
-	Failure FailureKind
-	// FirstByte is the time until the response header arrived.
-	FirstByte time.Duration
-	// Total is the time until the body was read or the request failed.
-	Total time.Duration
-	// RetryAfter is the upstream's requested back-off on 429 or 503.
-	RetryAfter time.Duration
-	// Err is the error, if any, for logs.
-	Err error
-	// Probe marks an outcome of an active probe rather than of a user's
-	// request. Both count alike for health; they are counted apart, so
-	// that traffic figures show only users' requests.
-	Probe bool
-	// Abandoned marks a request given up before its response header
-	// because another upstream answered first (a lost hedge) or it took
-	// longer than it was given: FirstByte is then a lower bound, what
-	// the upstream is known to take at least. It counts as a success for
-	// health (the upstream did nothing wrong in the time it had).
-	Abandoned bool
-}
-
-// AbandonedAfter is the Outcome of a request abandoned after d without a
-// response header (see Outcome.Abandoned).
-func AbandonedAfter(d time.Duration) Outcome {
-	return Outcome{FirstByte: d, Total: d, Abandoned: true}
 }
 
 // Static is a candidate order that always tries upstreams in the user's order and
