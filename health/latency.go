@@ -6,19 +6,17 @@ import "time"
 // the window, and false when the window holds no latency for it. The proxy
 // derives its hedge delay from it.
 func (p *Pool) LatencyP95(u *Upstream) (time.Duration, bool) {
+	s := p.byUp[u]
+	if s == nil {
+		return 0, false
+	}
 	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, v := range p.ups {
-		if v == u {
-			s := &p.st[i]
-			s.advance(now, &p.cfg)
-			if _, ok := s.win.latency(); !ok {
-				return 0, false
-			}
-			_, p95, _ := s.win.percentiles()
-			return p95, true
-		}
+	s.advance(now, &p.cfg)
+	if _, ok := s.win.latency(); !ok {
+		return 0, false
 	}
-	return 0, false
+	_, p95, _ := s.win.percentiles()
+	return p95, true
 }

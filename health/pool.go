@@ -22,15 +22,19 @@ import (
 // A Pool is safe for concurrent use. Candidates reuses one computed order
 // until a Report, a breaker or hold deadline, or Config.Refresh passes.
 type Pool struct {
-	cfg   Config
-	clock Clock
-	ups   []*Upstream
+	cfg     Config
+	clock   Clock
+	ups     []*Upstream
+	members []*member // members[i].up is ups[i]
+	// byUp finds an upstream's member. It, ups and members are fixed by
+	// NewPool and read without the lock. (The state cannot hang off the
+	// *Upstream itself: one upstream may be in several pools.)
+	byUp map[*Upstream]*member
 
 	mu     sync.Mutex
-	st     []upstreamState // st[i] belongs to ups[i]
-	leader *Upstream       // head of the usable tier last time
-	es     []entry         // scratch for order
-	buf    []*Upstream     // scratch for order
+	leader *Upstream   // head of the usable tier last time
+	es     []entry     // scratch for order
+	buf    []*Upstream // scratch for order
 
 	// The current order, read without the lock: valid while fresh and
 	// before until (Unix nanoseconds).
@@ -71,15 +75,17 @@ func NewPool(ups []*Upstream, cfg Config, clock Clock) *Pool {
 	cfg = cfg.withDefaults()
 	now := clock.Now()
 	p := &Pool{
-		cfg:   cfg,
-		clock: clock,
-		ups:   append([]*Upstream(nil), ups...),
-		st:    make([]upstreamState, len(ups)),
-		es:    make([]entry, len(ups)),
-		buf:   make([]*Upstream, len(ups)),
+		cfg:     cfg,
+		clock:   clock,
+		ups:     append([]*Upstream(nil), ups...),
+		members: make([]*member, len(ups)),
+		byUp:    make(map[*Upstream]*member, len(ups)),
+		es:      make([]entry, len(ups)),
+		buf:     make([]*Upstream, len(ups)),
 	}
-	for i := range p.st {
-		p.st[i] = newUpstreamState(now, &p.cfg)
+	for i, u := range p.ups {
+		p.members[i] = newMember(u, now, &p.cfg)
+		p.byUp[u] = p.members[i]
 	}
 	return p
 }
@@ -102,19 +108,16 @@ func (p *Pool) Candidates() []*Upstream {
 // Report records the outcome of one request to u. Outcomes for upstreams
 // not in the pool are ignored.
 func (p *Pool) Report(u *Upstream, o Outcome) {
+	m := p.byUp[u]
+	if m == nil {
+		return
+	}
 	now := p.clock.Now()
 	p.mu.Lock()
-	found := false
-	for i, v := range p.ups {
-		if v == u {
-			p.st[i].record(now, o, &p.cfg)
-			p.fresh.Store(false)
-			found = true
-			break
-		}
-	}
+	m.record(now, o, &p.cfg)
+	p.fresh.Store(false)
 	p.mu.Unlock()
-	if obs := p.observer.Load(); found && obs != nil {
+	if obs := p.observer.Load(); obs != nil {
 		obs.Observe(u, o)
 	}
 }
@@ -124,17 +127,16 @@ func (p *Pool) Report(u *Upstream, o Outcome) {
 // date again. A stale upstream scores Config.StalePenalty worse and shows
 // as degraded.
 func (p *Pool) SetStale(u *Upstream, missing []string) {
+	m := p.byUp[u]
+	if m == nil {
+		return
+	}
 	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, v := range p.ups {
-		if v == u {
-			p.st[i].stale = slices.Clone(missing)
-			p.st[i].state(now, &p.cfg)
-			p.fresh.Store(false)
-			return
-		}
-	}
+	m.stale = slices.Clone(missing)
+	m.state(now, &p.cfg)
+	p.fresh.Store(false)
 }
 
 // Upstreams returns the pool's upstreams in the order given to NewPool.
@@ -147,10 +149,9 @@ func (p *Pool) recompute(now time.Time) []*Upstream {
 	cfg := &p.cfg
 	var deadline time.Time
 	granted := false
-	for i := range p.st {
-		s := &p.st[i]
+	for i, s := range p.members {
 		s.advance(now, cfg)
-		e := entry{u: p.ups[i]}
+		e := entry{u: s.up}
 		switch {
 		case s.br.state == quarantined:
 			e.tier = tierQuarant

@@ -604,3 +604,38 @@ func TestLatencyP95(t *testing.T) {
 		t.Error("an upstream outside the pool has a latency")
 	}
 }
+
+// TestMembersFoundByPointer checks that an upstream's state is found from
+// the *Upstream itself: an equal copy of it is a stranger, and one upstream
+// in two pools has a separate state in each.
+func TestMembersFoundByPointer(t *testing.T) {
+	p, ups, _ := testPool(t, 2, Config{FailureThreshold: 1})
+	a := ups[0]
+	twin := *a // same name, URL and rank, another upstream
+	p.Report(&twin, fail(FailRefused))
+	p.SetStale(&twin, []string{"v1.0.0"})
+	if _, ok := p.LatencyP95(&twin); ok {
+		t.Fatal("a copy of an upstream has a latency")
+	}
+	wantOrder(t, p, "a,b")
+	wantState(t, p, a, StateHealthy)
+
+	other := NewPool(ups, Config{FailureThreshold: 1}, &FakeClock{})
+	other.Report(a, fail(FailRefused))
+	wantState(t, other, a, StateOpen)
+	wantOrder(t, other, "b,a")
+	wantState(t, p, a, StateHealthy)
+	wantOrder(t, p, "a,b")
+	p.Report(a, ok(5*ms))
+	if _, ok := other.LatencyP95(a); ok {
+		t.Fatal("a report to one pool reached the other")
+	}
+	if got, ok := p.LatencyP95(a); !ok || got != 5*ms {
+		t.Fatalf("LatencyP95 = %v, %v; want 5ms", got, ok)
+	}
+	for i, s := range p.Snapshot() {
+		if s.Upstream != ups[i] {
+			t.Fatalf("Snapshot()[%d] is %p, want the upstream given to NewPool (%p)", i, s.Upstream, ups[i])
+		}
+	}
+}

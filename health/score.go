@@ -21,7 +21,7 @@ type entry struct {
 // score is an upstream's expected cost of one attempt: its latency EWMA
 // plus its error rate times FailureCost, plus StalePenalty if it is stale.
 // known is false when nothing was reported within the window.
-func score(s *upstreamState, cfg *Config) (cost time.Duration, known bool) {
+func score(s *member, cfg *Config) (cost time.Duration, known bool) {
 	w := &s.win
 	if w.n == 0 {
 		return 0, false

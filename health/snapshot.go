@@ -75,8 +75,7 @@ func (p *Pool) Snapshot() []Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]Status, len(p.ups))
-	for i := range p.st {
-		s := &p.st[i]
+	for i, s := range p.members {
 		s.advance(now, &p.cfg)
 		st, since := s.state(now, &p.cfg)
 		ewma, _ := s.win.latency()
@@ -90,7 +89,7 @@ func (p *Pool) Snapshot() []Status {
 			until = s.br.holdUntil
 		}
 		out[i] = Status{
-			Upstream:            p.ups[i],
+			Upstream:            s.up,
 			State:               st,
 			Since:               since,
 			Until:               until,

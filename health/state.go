@@ -2,9 +2,12 @@ package health
 
 import "time"
 
-// upstreamState is everything a Pool knows about one upstream. The pool's
-// lock guards it.
-type upstreamState struct {
+// member is one upstream of a Pool and everything the pool knows about
+// it: the one place its state lives, found from the *Upstream through the
+// pool's index. The pool's lock guards everything but up.
+type member struct {
+	up *Upstream
+
 	win window
 	br  breaker
 
@@ -23,8 +26,9 @@ type upstreamState struct {
 	shownSince time.Time
 }
 
-func newUpstreamState(now time.Time, cfg *Config) upstreamState {
-	return upstreamState{
+func newMember(u *Upstream, now time.Time, cfg *Config) *member {
+	return &member{
+		up:         u,
 		win:        newWindow(cfg.WindowSamples, cfg.Window, cfg.EWMAWeight, cfg.EWMAHalfLife),
 		br:         breaker{since: now},
 		shown:      StateHealthy,
@@ -33,7 +37,7 @@ func newUpstreamState(now time.Time, cfg *Config) upstreamState {
 }
 
 // advance applies the passage of time up to now.
-func (s *upstreamState) advance(now time.Time, cfg *Config) {
+func (s *member) advance(now time.Time, cfg *Config) {
 	if s.br.advance(now, cfg) {
 		// Trials start from a clean slate: the failures that opened the
 		// breaker must not trip it again the moment it closes.
@@ -44,7 +48,7 @@ func (s *upstreamState) advance(now time.Time, cfg *Config) {
 
 // record applies one outcome at now. A 404 or any other answer with
 // Failure == FailNone is a success: the upstream answered.
-func (s *upstreamState) record(now time.Time, o Outcome, cfg *Config) {
+func (s *member) record(now time.Time, o Outcome, cfg *Config) {
 	s.advance(now, cfg)
 	failed := o.Failure != FailNone
 	latency := noLatency
@@ -76,7 +80,7 @@ func (s *upstreamState) record(now time.Time, o Outcome, cfg *Config) {
 
 // state returns the upstream's State at now (after advance) and keeps
 // shown and shownSince up to date.
-func (s *upstreamState) state(now time.Time, cfg *Config) (State, time.Time) {
+func (s *member) state(now time.Time, cfg *Config) (State, time.Time) {
 	var st State
 	since := s.br.since
 	switch {
