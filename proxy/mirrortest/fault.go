@@ -48,7 +48,43 @@ const (
 	// opens, its CRCs are right and modzip.CheckZip accepts it: only its
 	// hash (the checksum database) tells. Other answers are correct.
 	KindFlipContent
+	// KindHTML answers 200 OK with Content-Type text/html and
+	// CaptivePortalPage as the body, as the sign-in page of a captive portal
+	// (a hotel or airport network, say) does for whatever is asked of it.
+	KindHTML
+	// KindTrickle sends the correct status and headers, with the full
+	// Content-Length, at once, then the correct body at about
+	// Fault.BytesPerSecond: a small chunk at a time (about twenty a second,
+	// or one byte at a time below 20 B/s), each flushed when due. It stops,
+	// dropping the connection, as soon as the client's request context is
+	// done or the mirror is closed. A HEAD answer, or an empty body, is sent
+	// at once.
+	KindTrickle
+	// KindRedirect answers 302 Found with a Location of Fault.Base followed
+	// by the request's URL path as received (still percent-encoded, as
+	// url.URL.EscapedPath returns it), e.g. to another Mirror's URL.
+	KindRedirect
+	// KindRedirectSameOrigin answers 302 Found with the relative Location
+	// "/_moved" followed by the request's URL path as received (as
+	// KindRedirect does). A Mirror always serves /_moved/<path> as it serves
+	// /<path>, healthily: no fault applies to paths under /_moved/, so the
+	// redirect, once followed, is answered correctly.
+	KindRedirectSameOrigin
+	// KindWrongVersionInfo answers every .info and @latest request with the
+	// correct JSON except that its "Version" is Fault.Version: a mirror
+	// lying about which version a .info describes (e.g. v9.9.9 for v1.1.0,
+	// or a string that is not a version at all). Other answers, and answers
+	// other than 200, are correct.
+	KindWrongVersionInfo
 )
+
+// CaptivePortalPage is the body answered by KindHTML: a small captive-portal
+// sign-in page.
+const CaptivePortalPage = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Guest Wi-Fi</title></head>` +
+	`<body><h1>Welcome to Guest Wi-Fi</h1><p>Please sign in to access the Internet.</p>` +
+	`<form method="post" action="/login"><input name="email" type="email">` +
+	`<button type="submit">Sign in</button></form></body></html>
+`
 
 // String returns the kind's constructor name.
 func (k FaultKind) String() string {
@@ -75,13 +111,23 @@ func (k FaultKind) String() string {
 		return "StaleList"
 	case KindFlipContent:
 		return "FlipContent"
+	case KindHTML:
+		return "HTML"
+	case KindTrickle:
+		return "Trickle"
+	case KindRedirect:
+		return "Redirect"
+	case KindRedirectSameOrigin:
+		return "RedirectSameOrigin"
+	case KindWrongVersionInfo:
+		return "WrongVersionInfo"
 	}
 	return fmt.Sprintf("FaultKind(%d)", int(k))
 }
 
 // Fault describes how a Mirror answers the requests it applies to. The zero
 // Fault is Healthy. Build one with a constructor (Status(503), Blackhole(),
-// ...) and narrow it with OnSuffix and Times, e.g.
+// ...) and narrow it with OnPrefix, OnSuffix and Times, e.g.
 //
 //	mirror.SetFault(mirrortest.ResetMidBody().OnSuffix(".zip").Times(2))
 type Fault struct {
@@ -93,6 +139,16 @@ type Fault struct {
 	RetryAfter time.Duration
 	// Delay is the latency added by KindSlow.
 	Delay time.Duration
+	// BytesPerSecond is the rate at which KindTrickle sends bodies; below 1
+	// it counts as 1.
+	BytesPerSecond int
+	// Base is where KindRedirect sends clients: the request's escaped URL
+	// path is appended to it, so it has no trailing slash (e.g. another
+	// Mirror's URL).
+	Base string
+	// Version is the "Version" that KindWrongVersionInfo puts in .info and
+	// @latest answers.
+	Version string
 	// Suffix, when not empty, limits the fault to requests whose URL path
 	// (in the form Mirror.Requests reports) ends with it (e.g. ".zip", "/@v/list", "/supported"); other
 	// requests are served correctly.
@@ -148,6 +204,34 @@ func StaleList() Fault { return Fault{Kind: KindStaleList} }
 // KindFlipContent).
 func FlipContent() Fault { return Fault{Kind: KindFlipContent} }
 
+// HTML returns a Fault answering 200 with a captive portal's sign-in page,
+// CaptivePortalPage, as text/html (see KindHTML).
+func HTML() Fault { return Fault{Kind: KindHTML} }
+
+// Trickle returns a Fault sending the correct headers at once and the
+// correct body at about bytesPerSecond (see KindTrickle).
+func Trickle(bytesPerSecond int) Fault {
+	return Fault{Kind: KindTrickle, BytesPerSecond: bytesPerSecond}
+}
+
+// Redirect returns a Fault answering 302 Found with a Location of base
+// followed by the request's escaped URL path (see KindRedirect), e.g.
+// Redirect(other.URL()) to send clients to another Mirror.
+func Redirect(base string) Fault { return Fault{Kind: KindRedirect, Base: base} }
+
+// RedirectSameOrigin returns a Fault answering 302 Found with a Location of
+// "/_moved" followed by the request's escaped URL path, which the Mirror
+// serves correctly (see KindRedirectSameOrigin).
+func RedirectSameOrigin() Fault { return Fault{Kind: KindRedirectSameOrigin} }
+
+// WrongVersionInfo returns a Fault answering .info and @latest requests
+// with JSON whose "Version" is version, whatever version was asked for: a
+// mirror lying about which version a .info describes (see
+// KindWrongVersionInfo).
+func WrongVersionInfo(version string) Fault {
+	return Fault{Kind: KindWrongVersionInfo, Version: version}
+}
+
 // OnPrefix returns f limited to requests whose URL path starts with prefix,
 // e.g. OnPrefix("/sumdb/") for the checksum database's paths.
 func (f Fault) OnPrefix(prefix string) Fault {
@@ -167,8 +251,8 @@ func (f Fault) Times(n int) Fault {
 	return f
 }
 
-// String describes f, e.g. "Status(503) on .zip x2" or
-// "Status(503) under /sumdb/".
+// String describes f, e.g. "Status(503) on .zip x2",
+// "Status(503) under /sumdb/" or "WrongVersionInfo(\"v9.9.9\") on .info".
 func (f Fault) String() string {
 	var b strings.Builder
 	b.WriteString(f.Kind.String())
@@ -179,6 +263,12 @@ func (f Fault) String() string {
 		fmt.Fprintf(&b, "(%v)", f.RetryAfter)
 	case KindSlow:
 		fmt.Fprintf(&b, "(%v)", f.Delay)
+	case KindTrickle:
+		fmt.Fprintf(&b, "(%d)", f.BytesPerSecond)
+	case KindRedirect:
+		fmt.Fprintf(&b, "(%q)", f.Base)
+	case KindWrongVersionInfo:
+		fmt.Fprintf(&b, "(%q)", f.Version)
 	}
 	if f.Prefix != "" {
 		fmt.Fprintf(&b, " under %s", f.Prefix)

@@ -3,6 +3,7 @@ package mirrortest
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/module"
@@ -31,13 +33,15 @@ import (
 //	GET|HEAD /<module>/@latest                  .info of the highest release version; 404 if there is none
 //	GET|HEAD /sumdb/<db name>/supported         200, empty body
 //	GET|HEAD /sumdb/<db name>/<path>            the SumDB's Handler at /<path>
+//	GET|HEAD /_moved/<path>                     as /<path>, and never faulty (see KindRedirectSameOrigin)
 //
 // Everything else is 404 with a short text/plain body starting "not found: ".
 type Mirror struct {
 	db        *SumDB
 	srv       *httptest.Server
-	done      chan struct{} // closed by Close: wakes blackholed and slow handlers
+	done      chan struct{} // closed by Close: wakes blackholed, slow and trickling handlers
 	closeOnce sync.Once
+	trickling atomic.Int64 // trickling handlers running, for tests
 
 	mu       sync.Mutex
 	modules  map[string]map[string]*Module // path -> version -> module
@@ -85,10 +89,10 @@ func (m *Mirror) Add(mods ...*Module) {
 	}
 }
 
-// Close stops the mirror: requests in progress (blackholed or slow ones
-// included) are dropped, Close waits for their handlers to return, and the
-// port then refuses connections, like a dead upstream. Close may be called
-// more than once.
+// Close stops the mirror: requests in progress (blackholed, slow or
+// trickling ones included) are dropped at once, mid-body if need be, Close
+// waits for their handlers to return, and the port then refuses
+// connections, like a dead upstream. Close may be called more than once.
 func (m *Mirror) Close() {
 	m.closeOnce.Do(func() {
 		close(m.done)
@@ -121,7 +125,8 @@ func (m *Mirror) SetFaults(faults ...Fault) {
 // "/example.com/!upper/!case/@v/list", "/example.com/old/@v/v3.0.0+incompatible.zip").
 // Percent-encoding is undone: the go command sends "!" as "%21" on proxy
 // requests (but not on checksum-database ones), and both spellings are
-// recorded as "!".
+// recorded as "!". Requests under /_moved/ are recorded as they arrive,
+// prefix included.
 func (m *Mirror) Requests() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -149,12 +154,21 @@ func (m *Mirror) ResetRequests() {
 	m.requests = nil
 }
 
+// movedPrefix starts the paths that KindRedirectSameOrigin redirects to.
+const movedPrefix = "/_moved"
+
+// isMoved reports whether the URL path p is under /_moved/.
+func isMoved(p string) bool { return strings.HasPrefix(p, movedPrefix+"/") }
+
 // arrive records a request for the URL path p and returns the fault
-// that applies to it.
+// that applies to it: none (Healthy) under /_moved/.
 func (m *Mirror) arrive(p string) Fault {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.requests = append(m.requests, p)
+	if isMoved(p) {
+		return Healthy()
+	}
 	for _, st := range m.faults {
 		if !st.fault.matches(p) || (st.fault.Limit > 0 && st.used >= st.fault.Limit) {
 			continue
@@ -184,6 +198,20 @@ func notFound(format string, args ...any) response {
 	return textResponse(http.StatusNotFound, "not found: "+fmt.Sprintf(format, args...)+"\n")
 }
 
+// unmoved returns r for the path without its /_moved prefixes (all of
+// them: /_moved/_moved/<path> is /_moved/<path>, which is /<path>).
+func unmoved(r *http.Request) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	for isMoved(u.Path) {
+		u.Path = strings.TrimPrefix(u.Path, movedPrefix)
+	}
+	u.RawPath = ""
+	r2.URL = &u
+	return r2
+}
+
 // serveHTTP is the mirror's handler.
 func (m *Mirror) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
@@ -193,7 +221,27 @@ func (m *Mirror) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeResponse(w, r, textResponse(http.StatusMethodNotAllowed, "method not allowed\n"))
 		return
 	}
+	if isMoved(p) {
+		r = unmoved(r)
+		p = r.URL.Path
+	}
 	switch f.Kind {
+	case KindHTML:
+		resp := response{status: http.StatusOK, header: make(http.Header), body: []byte(CaptivePortalPage)}
+		resp.header.Set("Content-Type", "text/html; charset=utf-8")
+		resp.header.Set("Cache-Control", "no-store")
+		writeResponse(w, r, resp)
+		return
+	case KindRedirect, KindRedirectSameOrigin:
+		base := f.Base
+		if f.Kind == KindRedirectSameOrigin {
+			base = movedPrefix
+		}
+		loc := base + r.URL.EscapedPath()
+		resp := textResponse(http.StatusFound, "mirrortest: injected fault: moved to "+loc+"\n")
+		resp.header.Set("Location", loc)
+		writeResponse(w, r, resp)
+		return
 	case KindStatus:
 		writeResponse(w, r, textResponse(f.Code, fmt.Sprintf("mirrortest: injected fault: status %d\n", f.Code)))
 		return
@@ -245,11 +293,127 @@ func (m *Mirror) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				resp.body = body
 			}
 		}
+	case KindWrongVersionInfo:
+		if resp.status == http.StatusOK && !strings.HasPrefix(p, "/sumdb/") &&
+			(strings.HasSuffix(p, ".info") || strings.HasSuffix(p, "/@latest")) {
+			if body, err := replaceInfoVersion(resp.body, f.Version); err == nil {
+				resp.body = body
+			}
+		}
 	case KindResetMidBody:
 		m.resetMidBody(w, r, resp)
 		return
+	case KindTrickle:
+		m.trickle(w, r, resp, f.BytesPerSecond)
+		return
 	}
 	writeResponse(w, r, resp)
+}
+
+// replaceInfoVersion returns a copy of the .info JSON object info with its
+// "Version" member set to version (added at the end if there is none); the
+// other members are kept as they are, in order.
+func replaceInfoVersion(info []byte, version string) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(info))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("info is not a JSON object: %q", info)
+	}
+	newVersion, err := json.Marshal(version)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.WriteByte('{')
+	replaced := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("info is not a JSON object: %q", info)
+		}
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil, err
+		}
+		if key == "Version" {
+			val, replaced = newVersion, true
+		}
+		if out.Len() > 1 {
+			out.WriteByte(',')
+		}
+		k, _ := json.Marshal(key)
+		out.Write(k)
+		out.WriteByte(':')
+		out.Write(val)
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, err
+	}
+	if !replaced {
+		if out.Len() > 1 {
+			out.WriteByte(',')
+		}
+		out.WriteString(`"Version":`)
+		out.Write(newVersion)
+	}
+	out.WriteByte('}')
+	return out.Bytes(), nil
+}
+
+// trickleChunksPerSecond is how many writes a second KindTrickle makes at
+// most: rates of at least that many bytes a second are sent in chunks of
+// rate/trickleChunksPerSecond bytes, lower ones a byte at a time.
+const trickleChunksPerSecond = 20
+
+// trickle sends resp's status and headers (full Content-Length) at once,
+// then its body at about rate bytes a second, each chunk flushed. It drops
+// the connection as soon as the client's request context is done or the
+// mirror is closed.
+func (m *Mirror) trickle(w http.ResponseWriter, r *http.Request, resp response, rate int) {
+	m.trickling.Add(1)
+	defer m.trickling.Add(-1)
+	rate = max(rate, 1)
+	h := w.Header()
+	for k, v := range resp.header {
+		h[k] = v
+	}
+	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	w.WriteHeader(resp.status)
+	rc := http.NewResponseController(w)
+	if err := rc.Flush(); err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if r.Method == http.MethodHead {
+		return
+	}
+	chunk := max(rate/trickleChunksPerSecond, 1)
+	start := time.Now()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for sent := 0; sent < len(resp.body); {
+		n := min(chunk, len(resp.body)-sent)
+		// Each chunk goes when the rate allows its last byte: the body is
+		// complete len/rate after the header.
+		due := start.Add(time.Duration(sent+n) * time.Second / time.Duration(rate))
+		t.Reset(time.Until(due))
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			panic(http.ErrAbortHandler)
+		case <-m.done:
+			panic(http.ErrAbortHandler)
+		}
+		if _, err := w.Write(resp.body[sent : sent+n]); err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		if err := rc.Flush(); err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		sent += n
+	}
 }
 
 // tamperZip returns a copy of the module zip data with one more file,
