@@ -3,20 +3,20 @@ package health
 import "time"
 
 // LatencyP95 returns u's 95th-percentile latency (time to first byte) over
-// the window, and false when the window holds no latency for it. The proxy
-// derives its hedge delay from it.
+// the window as of now, and false when the window holds no latency for it
+// (or u is not in the pool). The proxy derives its hedge delay from it. It
+// changes nothing.
 func (p *Pool) LatencyP95(u *Upstream) (time.Duration, bool) {
-	s := p.byUp[u]
-	if s == nil {
+	m := p.byUp[u]
+	if m == nil {
 		return 0, false
 	}
-	now := p.clock.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s.advance(now, &p.cfg)
-	if _, ok := s.win.latency(); !ok {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	l := m.lookAt(p.clock.Now(), &p.cfg)
+	if l.win.latencies == 0 {
 		return 0, false
 	}
-	_, p95, _ := s.win.percentiles()
+	_, p95, _ := m.win.percentiles(l.win)
 	return p95, true
 }

@@ -21,6 +21,12 @@ import (
 //
 // A Pool is safe for concurrent use. Candidates reuses one computed order
 // until a Report, a breaker or hold deadline, or Config.Refresh passes.
+//
+// Only writes change a Pool: Report, SetStale and Candidates (which
+// grants trials, and is where time alone moves breakers along). Reads
+// (Snapshot, LatencyP95) work out what the pool shows at the time of the
+// call without changing anything, so that however often a status page or
+// a metrics scrape looks, the pool behaves and shows the same.
 type Pool struct {
 	cfg     Config
 	clock   Clock
@@ -31,7 +37,10 @@ type Pool struct {
 	// *Upstream itself: one upstream may be in several pools.)
 	byUp map[*Upstream]*member
 
-	mu     sync.Mutex
+	// mu guards the members and the scratch below. Writers (Report,
+	// SetStale, recompute) lock it; readers (Snapshot, LatencyP95), which
+	// change nothing, share it.
+	mu     sync.RWMutex
 	leader *Upstream   // head of the usable tier last time
 	es     []entry     // scratch for order
 	buf    []*Upstream // scratch for order
@@ -112,9 +121,10 @@ func (p *Pool) Report(u *Upstream, o Outcome) {
 	if m == nil {
 		return
 	}
-	now := p.clock.Now()
 	p.mu.Lock()
-	m.record(now, o, &p.cfg)
+	// The clock is read under the lock, so that the writes' times never
+	// go back.
+	m.record(p.clock.Now(), o, &p.cfg)
 	p.fresh.Store(false)
 	p.mu.Unlock()
 	if obs := p.observer.Load(); obs != nil {
@@ -131,11 +141,9 @@ func (p *Pool) SetStale(u *Upstream, missing []string) {
 	if m == nil {
 		return
 	}
-	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	m.stale = slices.Clone(missing)
-	m.state(now, &p.cfg)
+	m.setStale(p.clock.Now(), missing, &p.cfg)
 	p.fresh.Store(false)
 }
 
@@ -144,13 +152,14 @@ func (p *Pool) SetStale(u *Upstream, missing []string) {
 func (p *Pool) Upstreams() []*Upstream { return p.ups }
 
 // recompute works out the order at now, granting a trial to a half-open
-// upstream when one may take it, and publishes it. p.mu is held.
+// upstream when one may take it, and publishes it. It is the write path
+// that time alone takes: it settles every member at now. p.mu is held.
 func (p *Pool) recompute(now time.Time) []*Upstream {
 	cfg := &p.cfg
 	var deadline time.Time
 	granted := false
 	for i, s := range p.members {
-		s.advance(now, cfg)
+		s.settle(now, cfg)
 		e := entry{u: s.up}
 		switch {
 		case s.br.state == quarantined:
@@ -165,13 +174,14 @@ func (p *Pool) recompute(now time.Time) []*Upstream {
 				// One trial per call, so that concurrent fetches do not
 				// all land on a mirror that may still be failing.
 				s.br.grant(now)
+				s.written(now, cfg)
 				e.tier, granted = tierTrial, true
 			}
 		default:
 			e.tier = tierUsable
-			e.score, e.known = score(s, cfg)
+			e.score, e.known = score(s.win.all(), s.penalized(now, cfg), cfg)
 		}
-		if d := s.br.deadline(now, cfg); !d.IsZero() && (deadline.IsZero() || d.Before(deadline)) {
+		if d := s.deadline(now, cfg); !d.IsZero() && (deadline.IsZero() || d.Before(deadline)) {
 			deadline = d
 		}
 		p.es[i] = e

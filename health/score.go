@@ -18,17 +18,17 @@ type entry struct {
 	known bool // the window holds outcomes; an unknown score is near any
 }
 
-// score is an upstream's expected cost of one attempt: its latency EWMA
-// plus its error rate times FailureCost, plus StalePenalty if it is stale.
-// known is false when nothing was reported within the window.
-func score(s *member, cfg *Config) (cost time.Duration, known bool) {
-	w := &s.win
+// score is an upstream's expected cost of one attempt, given its window's
+// statistics: its latency EWMA plus its error rate times FailureCost, plus
+// StalePenalty if it is penalized (stale). known is false when nothing
+// was reported within the window.
+func score(w stats, penalized bool, cfg *Config) (cost time.Duration, known bool) {
 	if w.n == 0 {
 		return 0, false
 	}
 	lat, _ := w.latency()
 	cost = lat + time.Duration(w.errorRate()*float64(cfg.FailureCost))
-	if len(s.stale) > 0 {
+	if penalized {
 		cost += cfg.StalePenalty
 	}
 	return cost, true

@@ -69,51 +69,54 @@ type Status struct {
 }
 
 // Snapshot returns the health of every upstream, in the order given to
-// NewPool.
+// NewPool, as of now. It changes nothing: taking snapshots, however often,
+// does not alter what the pool does or shows later.
 func (p *Pool) Snapshot() []Status {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
 	now := p.clock.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]Status, len(p.ups))
-	for i, s := range p.members {
-		s.advance(now, &p.cfg)
-		st, since := s.state(now, &p.cfg)
-		ewma, _ := s.win.latency()
-		p50, p95, p99 := s.win.percentiles()
-		sc, known := score(s, &p.cfg)
-		until := time.Time{}
-		if s.br.state == open || s.br.state == quarantined {
-			until = s.br.until
-		}
-		if s.br.held(now) && s.br.holdUntil.After(until) {
-			until = s.br.holdUntil
-		}
-		out[i] = Status{
-			Upstream:            s.up,
-			State:               st,
-			Since:               since,
-			Until:               until,
-			Score:               sc,
-			ScoreKnown:          known,
-			EWMA:                ewma,
-			P50:                 p50,
-			P95:                 p95,
-			P99:                 p99,
-			ErrorRate:           s.win.errorRate(),
-			Samples:             s.win.n,
-			ConsecutiveFailures: s.br.consecutive,
-			Backoff:             s.br.backoff,
-			Stale:               slices.Clone(s.stale),
-			LastFailure:         s.lastFailure,
-			LastError:           s.lastErr,
-			LastErrorAt:         s.lastErrAt,
-			Requests:            s.requests,
-			Failures:            s.failures,
-			Probes:              s.probes,
-			ProbeFailures:       s.probeFails,
-		}
+	out := make([]Status, len(p.members))
+	for i, m := range p.members {
+		out[i] = m.status(now, &p.cfg)
 	}
-	// Time may have moved a breaker along: let Candidates see it.
-	p.fresh.Store(false)
 	return out
+}
+
+// status returns m's Status at now. It changes nothing.
+func (m *member) status(now time.Time, cfg *Config) Status {
+	l, since := m.view(now, cfg)
+	ewma, _ := l.win.latency()
+	p50, p95, p99 := m.win.percentiles(l.win)
+	sc, known := score(l.win, m.penalized(now, cfg), cfg)
+	until := time.Time{}
+	if l.br.state == open || l.br.state == quarantined {
+		until = l.br.until
+	}
+	if l.br.held(now) && l.br.holdUntil.After(until) {
+		until = l.br.holdUntil
+	}
+	return Status{
+		Upstream:            m.up,
+		State:               l.state,
+		Since:               since,
+		Until:               until,
+		Score:               sc,
+		ScoreKnown:          known,
+		EWMA:                ewma,
+		P50:                 p50,
+		P95:                 p95,
+		P99:                 p99,
+		ErrorRate:           l.win.errorRate(),
+		Samples:             l.win.n,
+		ConsecutiveFailures: l.br.consecutive,
+		Backoff:             l.br.backoff,
+		Stale:               slices.Clone(m.stale),
+		LastFailure:         m.lastFailure,
+		LastError:           m.lastErr,
+		LastErrorAt:         m.lastErrAt,
+		Requests:            m.requests,
+		Failures:            m.failures,
+		Probes:              m.probes,
+		ProbeFailures:       m.probeFails,
+	}
 }

@@ -1,10 +1,20 @@
 package health
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // member is one upstream of a Pool and everything the pool knows about
 // it: the one place its state lives, found from the *Upstream through the
 // pool's index. The pool's lock guards everything but up.
+//
+// Only the pool's write path (Report, SetStale, and recomputing the
+// candidate order) changes a member. A write first settles it at now,
+// applying what the time passed since the last write did (breakers turning
+// half-open, samples aging out, with the State shown meanwhile), then
+// changes it, then calls written. Readers look at it with view, which
+// changes nothing and shows what a write at that instant would settle.
 type member struct {
 	up *Upstream
 
@@ -20,10 +30,16 @@ type member struct {
 	lastErrAt   time.Time
 	stale       []string // versions it lacks while stale (see Pool.SetStale)
 
-	// shown is the State last shown, and since when it has held; it tells
-	// healthy from degraded apart, which the breaker does not.
+	// shown is the State shown when the member was last settled, at
+	// settled, and shownSince when it began; it tells healthy from
+	// degraded apart, which the breaker does not.
 	shown      State
 	shownSince time.Time
+	settled    time.Time
+	// next is the first instant after settled at which time alone may
+	// change what the member shows or how its breaker stands; zero if
+	// none.
+	next time.Time
 }
 
 func newMember(u *Upstream, now time.Time, cfg *Config) *member {
@@ -33,23 +49,142 @@ func newMember(u *Upstream, now time.Time, cfg *Config) *member {
 		br:         breaker{since: now},
 		shown:      StateHealthy,
 		shownSince: now,
+		settled:    now,
 	}
 }
 
-// advance applies the passage of time up to now.
-func (s *member) advance(now time.Time, cfg *Config) {
-	if s.br.advance(now, cfg) {
+// look is what a member shows at one instant, worked out from what it
+// holds without changing it.
+type look struct {
+	br    breaker // the breaker as time leaves it by then
+	win   stats   // the window's statistics then
+	state State
+}
+
+// lookAt returns what m shows at now; an instant before m was last
+// settled counts as that one.
+func (m *member) lookAt(now time.Time, cfg *Config) look {
+	if now.Before(m.settled) {
+		now = m.settled
+	}
+	l := look{br: m.br}
+	if l.br.advance(now, cfg) {
 		// Trials start from a clean slate: the failures that opened the
 		// breaker must not trip it again the moment it closes.
-		s.win.reset()
+		l.win = m.win.none()
+	} else {
+		l.win = m.win.at(now)
 	}
-	s.win.prune(now)
+	l.state = m.stateOf(&l, now, cfg)
+	return l
+}
+
+// stateOf returns the State that l, m's look at now, shows.
+func (m *member) stateOf(l *look, now time.Time, cfg *Config) State {
+	switch {
+	case l.br.state == quarantined:
+		return StateQuarantined
+	case l.br.state == open:
+		return StateOpen
+	case l.br.held(now):
+		return StateOpen
+	case l.br.state == halfOpen:
+		return StateHalfOpen
+	case l.br.consecutive > 0 || l.win.n > 0 && l.win.errorRate() >= cfg.DegradedErrorRate || len(m.stale) > 0:
+		return StateDegraded
+	default:
+		return StateHealthy
+	}
+}
+
+// view returns what m shows at now, and since when its State has held;
+// an instant before m was last settled counts as that one. It changes
+// nothing.
+//
+// Between writes, what m shows changes only at the instants changes
+// lists; view replays them from the State shown when m was settled, so
+// that Since tells when the State really began, whenever the writes and
+// reads happened.
+func (m *member) view(now time.Time, cfg *Config) (look, time.Time) {
+	if m.next.IsZero() || now.Before(m.next) {
+		// Time changed nothing since m was settled.
+		return look{br: m.br, win: m.win.all(), state: m.shown}, m.shownSince
+	}
+	st, since := m.shown, m.shownSince
+	for _, t := range m.changes(now, cfg) {
+		if s := m.lookAt(t, cfg).state; s != st {
+			st, since = s, t
+		}
+	}
+	return m.lookAt(now, cfg), since
+}
+
+// changes returns, in order, the instants after m was settled and up to
+// now at which time alone may change what m shows: samples aging out, the
+// breaker turning half-open, a hold ending.
+func (m *member) changes(now time.Time, cfg *Config) []time.Time {
+	var ts []time.Time
+	add := func(t time.Time) {
+		if t.After(m.settled) && !t.After(now) {
+			ts = append(ts, t)
+		}
+	}
+	for i := range m.win.n {
+		add(m.win.expiry(m.win.sample(i).at))
+	}
+	if m.br.state == open || m.br.state == quarantined {
+		add(m.br.until)
+	}
+	add(m.br.holdUntil)
+	slices.SortFunc(ts, time.Time.Compare)
+	return slices.CompactFunc(ts, time.Time.Equal)
+}
+
+// settle brings m to now, which must not be before it was last settled:
+// it applies what the passage of time did since, and records the State
+// shown at now and since when. Every write starts with it.
+func (m *member) settle(now time.Time, cfg *Config) {
+	if !now.After(m.settled) {
+		return
+	}
+	if m.next.IsZero() || now.Before(m.next) {
+		m.settled = now // time changed nothing
+		return
+	}
+	l, since := m.view(now, cfg)
+	if m.br.advance(now, cfg) {
+		m.win.reset()
+	}
+	m.win.prune(now)
+	m.shown, m.shownSince, m.settled = l.state, since, now
+	m.plan(now, cfg)
+}
+
+// written ends a write at now, which settled m at now first: it records
+// the State that the change made shown.
+func (m *member) written(now time.Time, cfg *Config) {
+	l := look{br: m.br, win: m.win.all()}
+	if st := m.stateOf(&l, now, cfg); st != m.shown {
+		m.shown, m.shownSince = st, now
+	}
+	m.plan(now, cfg)
+}
+
+// plan works out m.next from m settled at now.
+func (m *member) plan(now time.Time, cfg *Config) {
+	next := m.br.deadline(now, cfg)
+	if m.win.n > 0 {
+		if e := m.win.expiry(m.win.sample(0).at); next.IsZero() || e.Before(next) {
+			next = e
+		}
+	}
+	m.next = next
 }
 
 // record applies one outcome at now. A 404 or any other answer with
 // Failure == FailNone is a success: the upstream answered.
-func (s *member) record(now time.Time, o Outcome, cfg *Config) {
-	s.advance(now, cfg)
+func (m *member) record(now time.Time, o Outcome, cfg *Config) {
+	m.settle(now, cfg)
 	failed := o.Failure != FailNone
 	latency := noLatency
 	switch {
@@ -58,53 +193,42 @@ func (s *member) record(now time.Time, o Outcome, cfg *Config) {
 	case o.Status != 0:
 		latency = o.Total
 	}
-	s.win.add(now, latency, failed)
+	m.win.add(now, latency, failed)
 	switch {
 	case o.Probe:
-		s.probes++
+		m.probes++
 		if failed {
-			s.probeFails++
+			m.probeFails++
 		}
 	default:
-		s.requests++
+		m.requests++
 		if failed {
-			s.failures++
+			m.failures++
 		}
 	}
 	if failed {
-		s.lastFailure, s.lastErr, s.lastErrAt = o.Failure, o.Err, now
+		m.lastFailure, m.lastErr, m.lastErrAt = o.Failure, o.Err, now
 	}
-	s.br.record(now, cfg, o, s.win.errorRate(), s.win.n)
-	s.state(now, cfg)
+	all := m.win.all()
+	m.br.record(now, cfg, o, all.errorRate(), all.n)
+	m.written(now, cfg)
 }
 
-// state returns the upstream's State at now (after advance) and keeps
-// shown and shownSince up to date.
-func (s *member) state(now time.Time, cfg *Config) (State, time.Time) {
-	var st State
-	since := s.br.since
-	switch {
-	case s.br.state == quarantined:
-		st = StateQuarantined
-	case s.br.state == open:
-		st = StateOpen
-	case s.br.held(now):
-		st = StateOpen
-		since = time.Time{}
-	case s.br.state == halfOpen:
-		st = StateHalfOpen
-	case s.br.consecutive > 0 || s.win.n > 0 && s.win.errorRate() >= cfg.DegradedErrorRate || len(s.stale) > 0:
-		st = StateDegraded
-		since = time.Time{}
-	default:
-		st = StateHealthy
-		since = time.Time{}
-	}
-	if st != s.shown {
-		if since.IsZero() {
-			since = now
-		}
-		s.shown, s.shownSince = st, since
-	}
-	return s.shown, s.shownSince
+// setStale records at now which versions m lacks (see Pool.SetStale).
+func (m *member) setStale(now time.Time, missing []string, cfg *Config) {
+	m.settle(now, cfg)
+	m.stale = slices.Clone(missing)
+	m.written(now, cfg)
+}
+
+// deadline is the next instant after now at which time alone changes what
+// m's breaker says, zero if none.
+func (m *member) deadline(now time.Time, cfg *Config) time.Time {
+	return m.br.deadline(now, cfg)
+}
+
+// penalized reports whether m scores Config.StalePenalty worse at now: it
+// is stale.
+func (m *member) penalized(now time.Time, cfg *Config) bool {
+	return len(m.stale) > 0
 }
