@@ -6,7 +6,8 @@ import "time"
 // the value DefaultConfig gives; so Config{} is the default configuration.
 type Config struct {
 	// Window is how long an outcome counts in an upstream's statistics
-	// (error rate, percentiles, and whether its latency is known at all).
+	// (error rate, percentiles, and whether its latency is known at all),
+	// and how long a Denial marks an upstream.
 	// An upstream with nothing reported for this long is "unknown" again
 	// and ranks as if it were as good as the best, so a preferred mirror
 	// that was merely slow gets tried again. Default 5m.
@@ -29,9 +30,11 @@ type Config struct {
 	// score = latency EWMA + error rate × FailureCost. Default 1s.
 	FailureCost time.Duration
 	// StalePenalty is added to the score of an upstream whose @v/list of the
-	// probe module lacks versions another upstream lists (see Prober), so
-	// that a mirror that stopped updating loses its traffic to fresh ones
-	// but is still preferred to one that fails. Default 1s.
+	// probe module lacks versions another upstream lists (see Prober), or
+	// that denied a path another upstream served (see Pool.ReportDenial),
+	// once for either or both, so that a mirror that stopped updating
+	// loses its traffic to fresh ones but is still preferred to one that
+	// fails. Default 1s.
 	StalePenalty time.Duration
 
 	// FailureThreshold opens the breaker after this many consecutive

@@ -11,7 +11,8 @@ import (
 // proxy's Router: Candidates gives the order to try the upstreams in, and
 // Report feeds every attempt's outcome back into each upstream's health
 // state (statistics over a sliding window, a circuit breaker, quarantine and
-// Retry-After holds).
+// Retry-After holds); SetStale and ReportDenial mark an upstream that
+// lacks, or refuses, what its peers serve.
 //
 // The order puts first an upstream whose breaker is half-open and may take
 // a trial request, then the usable upstreams by score (see Config), then
@@ -22,7 +23,8 @@ import (
 // A Pool is safe for concurrent use. Candidates reuses one computed order
 // until a Report, a breaker or hold deadline, or Config.Refresh passes.
 //
-// Only writes change a Pool: Report, SetStale and Candidates (which
+// Only writes change a Pool: Report, SetStale, ReportDenial and
+// Candidates (which
 // grants trials, and is where time alone moves breakers along). Reads
 // (Snapshot, LatencyP95) work out what the pool shows at the time of the
 // call without changing anything, so that however often a status page or
@@ -38,7 +40,7 @@ type Pool struct {
 	byUp map[*Upstream]*member
 
 	// mu guards the members and the scratch below. Writers (Report,
-	// SetStale, recompute) lock it; readers (Snapshot, LatencyP95), which
+	// SetStale, ReportDenial, recompute) lock it; readers (Snapshot, LatencyP95), which
 	// change nothing, share it.
 	mu     sync.RWMutex
 	leader *Upstream   // head of the usable tier last time

@@ -24,7 +24,7 @@ func (c *peekClock) Now() time.Time { return c.base.Now().Add(c.off) }
 // observes one of them heavily in between (Snapshot and LatencyP95, at the
 // current instant and at later ones) and the other not at all: the order
 // of candidates must be the same at every step, and so must a snapshot at
-// the end.
+// the end. Denials come and go too.
 func TestReadsDoNotWrite(t *testing.T) {
 	cfg := Config{
 		Window: time.Minute, WindowSamples: 16, FailureThreshold: 3, MinSamples: 6,
@@ -45,10 +45,11 @@ func TestReadsDoNotWrite(t *testing.T) {
 			quiet := NewPool(ups, cfg, quietClock)
 			busy := NewPool(ups, cfg, peek)
 			errs := make(map[FailureKind]error)
+			paths := []string{"/x/@v/list", "/x/@v/v1.0.0.info", "/y/@latest"}
 			outcome := func() Outcome {
 				switch n := rng.IntN(20); {
 				case n < 10:
-					return ok(time.Duration(1+rng.IntN(200)) * ms)
+					return okPath(paths[rng.IntN(len(paths))], time.Duration(1+rng.IntN(200))*ms)
 				case n < 12:
 					return Outcome{Status: http.StatusNotFound, FirstByte: time.Duration(1+rng.IntN(50)) * ms}
 				case n == 12:
@@ -80,7 +81,13 @@ func TestReadsDoNotWrite(t *testing.T) {
 				quietClock.Advance(d)
 				busyClock.Advance(d)
 				observe()
-				switch n := rng.IntN(10); {
+				switch n := rng.IntN(11); {
+				case n == 10:
+					u, path := ups[rng.IntN(len(ups))], paths[rng.IntN(len(paths))]
+					status := []int{http.StatusForbidden, http.StatusNotFound, http.StatusGone, http.StatusBadRequest}[rng.IntN(4)]
+					quiet.ReportDenial(u, path, status, "peer")
+					observe()
+					busy.ReportDenial(u, path, status, "peer")
 				case n < 6: // a request to the first candidate
 					q, b := quiet.Candidates(), busy.Candidates()
 					if !reflect.DeepEqual(q, b) {
@@ -217,9 +224,12 @@ func TestSinceIndependentOfWrites(t *testing.T) {
 			for step := range 300 {
 				clock.Advance(time.Duration(rng.IntN(8000)) * ms)
 				u := ups[rng.IntN(len(ups))]
-				switch n := rng.IntN(10); {
+				switch n := rng.IntN(11); {
+				case n == 10:
+					plain.ReportDenial(u, "/p", http.StatusNotFound, "peer")
+					busy.ReportDenial(u, "/p", http.StatusNotFound, "peer")
 				case n < 4:
-					o := ok(time.Duration(1+rng.IntN(100)) * ms)
+					o := okPath([]string{"/p", "/q"}[rng.IntN(2)], time.Duration(1+rng.IntN(100))*ms)
 					plain.Report(u, o)
 					busy.Report(u, o)
 				case n < 7:

@@ -20,7 +20,7 @@ type entry struct {
 
 // score is an upstream's expected cost of one attempt, given its window's
 // statistics: its latency EWMA plus its error rate times FailureCost, plus
-// StalePenalty if it is penalized (stale). known is false when nothing
+// StalePenalty if it is penalized (stale, or denying what another serves). known is false when nothing
 // was reported within the window.
 func score(w stats, penalized bool, cfg *Config) (cost time.Duration, known bool) {
 	if w.n == 0 {

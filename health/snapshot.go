@@ -13,7 +13,8 @@ const (
 	// StateHealthy: in use, no recent trouble.
 	StateHealthy State = "healthy"
 	// StateDegraded: in use, but it failed since its last success, its
-	// error rate is at least Config.DegradedErrorRate, or it is stale.
+	// error rate is at least Config.DegradedErrorRate, it is stale, or it
+	// denied a path another upstream served (see Denial).
 	StateDegraded State = "degraded"
 	// StateOpen: its breaker is open, or it asked to be left alone
 	// (Retry-After); tried only when nothing else is left.
@@ -37,8 +38,8 @@ type Status struct {
 	Until time.Time
 	// Score is the expected cost of one attempt, lower is better: EWMA plus
 	// ErrorRate × Config.FailureCost, plus Config.StalePenalty while Stale
-	// is not empty. ScoreKnown is false when nothing was
-	// reported within Config.Window (and Score is zero).
+	// is not empty or Denial is set (once if both are). ScoreKnown is false
+	// when nothing was reported within Config.Window (and Score is zero).
 	Score      time.Duration
 	ScoreKnown bool
 	// EWMA, P50, P95 and P99 describe the time to first byte over the
@@ -57,6 +58,10 @@ type Status struct {
 	// @v/list lacks and another upstream's has, while it is stale (see
 	// Pool.SetStale); it shows as degraded meanwhile.
 	Stale []string
+	// Denial is the latest Denial the upstream gave, while it holds (see
+	// Pool.ReportDenial): until the upstream serves the path, or
+	// Config.Window after it; it shows as degraded meanwhile.
+	Denial *Denial
 	// LastFailure, LastError and LastErrorAt describe the latest failure.
 	LastFailure FailureKind
 	LastError   error
@@ -87,7 +92,12 @@ func (m *member) status(now time.Time, cfg *Config) Status {
 	l, since := m.view(now, cfg)
 	ewma, _ := l.win.latency()
 	p50, p95, p99 := m.win.percentiles(l.win)
-	sc, known := score(l.win, m.penalized(now, cfg), cfg)
+	sc, known := score(l.win, len(m.stale) > 0 || l.denial != nil, cfg)
+	var denial *Denial
+	if l.denial != nil {
+		d := *l.denial
+		denial = &d
+	}
 	until := time.Time{}
 	if l.br.state == open || l.br.state == quarantined {
 		until = l.br.until
@@ -111,6 +121,7 @@ func (m *member) status(now time.Time, cfg *Config) Status {
 		ConsecutiveFailures: l.br.consecutive,
 		Backoff:             l.br.backoff,
 		Stale:               slices.Clone(m.stale),
+		Denial:              denial,
 		LastFailure:         m.lastFailure,
 		LastError:           m.lastErr,
 		LastErrorAt:         m.lastErrAt,

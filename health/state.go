@@ -9,8 +9,8 @@ import (
 // it: the one place its state lives, found from the *Upstream through the
 // pool's index. The pool's lock guards everything but up.
 //
-// Only the pool's write path (Report, SetStale, and recomputing the
-// candidate order) changes a member. A write first settles it at now,
+// Only the pool's write path (Report, SetStale, ReportDenial, and
+// recomputing the candidate order) changes a member. A write first settles it at now,
 // applying what the time passed since the last write did (breakers turning
 // half-open, samples aging out, with the State shown meanwhile), then
 // changes it, then calls written. Readers look at it with view, which
@@ -29,6 +29,10 @@ type member struct {
 	lastErr     error
 	lastErrAt   time.Time
 	stale       []string // versions it lacks while stale (see Pool.SetStale)
+	// denial is the latest Denial, until the upstream serves its path or
+	// a write finds it expired (see Pool.ReportDenial); readers tell
+	// whether it still holds with deniedAt.
+	denial *Denial
 
 	// shown is the State shown when the member was last settled, at
 	// settled, and shownSince when it began; it tells healthy from
@@ -56,9 +60,10 @@ func newMember(u *Upstream, now time.Time, cfg *Config) *member {
 // look is what a member shows at one instant, worked out from what it
 // holds without changing it.
 type look struct {
-	br    breaker // the breaker as time leaves it by then
-	win   stats   // the window's statistics then
-	state State
+	br     breaker // the breaker as time leaves it by then
+	win    stats   // the window's statistics then
+	denial *Denial // the denial that holds then, if any
+	state  State
 }
 
 // lookAt returns what m shows at now; an instant before m was last
@@ -75,6 +80,7 @@ func (m *member) lookAt(now time.Time, cfg *Config) look {
 	} else {
 		l.win = m.win.at(now)
 	}
+	l.denial = m.deniedAt(now, cfg)
 	l.state = m.stateOf(&l, now, cfg)
 	return l
 }
@@ -90,7 +96,8 @@ func (m *member) stateOf(l *look, now time.Time, cfg *Config) State {
 		return StateOpen
 	case l.br.state == halfOpen:
 		return StateHalfOpen
-	case l.br.consecutive > 0 || l.win.n > 0 && l.win.errorRate() >= cfg.DegradedErrorRate || len(m.stale) > 0:
+	case l.br.consecutive > 0 || l.win.n > 0 && l.win.errorRate() >= cfg.DegradedErrorRate ||
+		len(m.stale) > 0 || l.denial != nil:
 		return StateDegraded
 	default:
 		return StateHealthy
@@ -108,7 +115,7 @@ func (m *member) stateOf(l *look, now time.Time, cfg *Config) State {
 func (m *member) view(now time.Time, cfg *Config) (look, time.Time) {
 	if m.next.IsZero() || now.Before(m.next) {
 		// Time changed nothing since m was settled.
-		return look{br: m.br, win: m.win.all(), state: m.shown}, m.shownSince
+		return look{br: m.br, win: m.win.all(), denial: m.denial, state: m.shown}, m.shownSince
 	}
 	st, since := m.shown, m.shownSince
 	for _, t := range m.changes(now, cfg) {
@@ -121,7 +128,7 @@ func (m *member) view(now time.Time, cfg *Config) (look, time.Time) {
 
 // changes returns, in order, the instants after m was settled and up to
 // now at which time alone may change what m shows: samples aging out, the
-// breaker turning half-open, a hold ending.
+// breaker turning half-open, a hold ending, a denial expiring.
 func (m *member) changes(now time.Time, cfg *Config) []time.Time {
 	var ts []time.Time
 	add := func(t time.Time) {
@@ -136,6 +143,9 @@ func (m *member) changes(now time.Time, cfg *Config) []time.Time {
 		add(m.br.until)
 	}
 	add(m.br.holdUntil)
+	if m.denial != nil {
+		add(m.denialEnd(cfg))
+	}
 	slices.SortFunc(ts, time.Time.Compare)
 	return slices.CompactFunc(ts, time.Time.Equal)
 }
@@ -156,6 +166,7 @@ func (m *member) settle(now time.Time, cfg *Config) {
 		m.win.reset()
 	}
 	m.win.prune(now)
+	m.denial = l.denial // nil once expired
 	m.shown, m.shownSince, m.settled = l.state, since, now
 	m.plan(now, cfg)
 }
@@ -163,7 +174,7 @@ func (m *member) settle(now time.Time, cfg *Config) {
 // written ends a write at now, which settled m at now first: it records
 // the State that the change made shown.
 func (m *member) written(now time.Time, cfg *Config) {
-	l := look{br: m.br, win: m.win.all()}
+	l := look{br: m.br, win: m.win.all(), denial: m.denial}
 	if st := m.stateOf(&l, now, cfg); st != m.shown {
 		m.shown, m.shownSince = st, now
 	}
@@ -172,7 +183,7 @@ func (m *member) written(now time.Time, cfg *Config) {
 
 // plan works out m.next from m settled at now.
 func (m *member) plan(now time.Time, cfg *Config) {
-	next := m.br.deadline(now, cfg)
+	next := m.deadline(now, cfg)
 	if m.win.n > 0 {
 		if e := m.win.expiry(m.win.sample(0).at); next.IsZero() || e.Before(next) {
 			next = e
@@ -209,6 +220,7 @@ func (m *member) record(now time.Time, o Outcome, cfg *Config) {
 	if failed {
 		m.lastFailure, m.lastErr, m.lastErrAt = o.Failure, o.Err, now
 	}
+	m.served(o)
 	all := m.win.all()
 	m.br.record(now, cfg, o, all.errorRate(), all.n)
 	m.written(now, cfg)
@@ -221,14 +233,21 @@ func (m *member) setStale(now time.Time, missing []string, cfg *Config) {
 	m.written(now, cfg)
 }
 
-// deadline is the next instant after now at which time alone changes what
-// m's breaker says, zero if none.
+// deadline is the next instant after now at which time alone changes
+// what m's breaker says or ends its denial, zero if none.
 func (m *member) deadline(now time.Time, cfg *Config) time.Time {
-	return m.br.deadline(now, cfg)
+	d := m.br.deadline(now, cfg)
+	if m.denial != nil {
+		if end := m.denialEnd(cfg); end.After(now) && (d.IsZero() || end.Before(d)) {
+			d = end
+		}
+	}
+	return d
 }
 
 // penalized reports whether m scores Config.StalePenalty worse at now: it
-// is stale.
+// is stale, or it denied a path another upstream served (one penalty for
+// either or both).
 func (m *member) penalized(now time.Time, cfg *Config) bool {
-	return len(m.stale) > 0
+	return len(m.stale) > 0 || m.deniedAt(now, cfg) != nil
 }
