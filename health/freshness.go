@@ -1,6 +1,7 @@
 package health
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -91,4 +92,40 @@ func (b *listBook) observe(u *Upstream, versions []string, now time.Time) (missi
 	seen.stale = len(missing) > 0
 	b.lists[u] = seen
 	return missing, prev.stale
+}
+
+// servedBook keeps, per probe path, when each upstream last served it
+// (200), so that an upstream that says "not found" for what another serves
+// is caught: misconfigured (a wrong base URL, expired credentials) or
+// stale.
+type servedBook struct {
+	maxAge time.Duration // a 200 older than this is not compared against
+
+	mu     sync.Mutex
+	served map[string]map[*Upstream]time.Time
+}
+
+// observe records u's answer to path at now and, when it is a denial (403,
+// 404 or 410) of what another upstream served within maxAge, returns that
+// upstream.
+func (b *servedBook) observe(u *Upstream, path string, status int, now time.Time) (servedBy *Upstream) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.served == nil {
+		b.served = make(map[string]map[*Upstream]time.Time)
+	}
+	switch status {
+	case http.StatusOK:
+		if b.served[path] == nil {
+			b.served[path] = make(map[*Upstream]time.Time)
+		}
+		b.served[path][u] = now
+	case http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+		for v, at := range b.served[path] {
+			if v != u && now.Sub(at) <= b.maxAge && (servedBy == nil || v.Rank < servedBy.Rank) {
+				servedBy = v
+			}
+		}
+	}
+	return servedBy
 }

@@ -1,28 +1,28 @@
 package health
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
-	"golang.org/x/mod/semver"
 )
 
-// HTTPDoer sends HTTP requests; *http.Client is one.
-type HTTPDoer interface {
-	Do(*http.Request) (*http.Response, error)
+// Requester makes the Prober's requests: it is the one upstream client
+// every request to a mirror goes through (proxy/upstream.Client), so that
+// probes are sent, timed, checked and judged exactly like users' requests.
+type Requester interface {
+	// Request asks u for a protocol path (such as
+	// "/example.com/m/@v/list") and judges the answer. It returns the
+	// Outcome, the body of a usable 200 answer other than a zip, and
+	// whether the Outcome says anything about u: false when the request
+	// was not made (no request slot free) or ctx ended first.
+	Request(ctx context.Context, u *Upstream, path string) (Outcome, []byte, bool)
 }
 
 // ProbeKind names one of the requests a probe makes to an upstream.
@@ -87,13 +87,6 @@ const (
 	DefaultProbeInterval = 15 * time.Second
 	DefaultProbeJitter   = 0.1
 	DefaultProbeTimeout  = 10 * time.Second
-	// maxProbeBody bounds a probe body read; a longer one is FailTooLarge.
-	maxProbeBody = 1 << 20
-	// maxProbeZip bounds a .zip probe body instead: it is read to its end
-	// but not kept.
-	maxProbeZip = 64 << 20
-	// maxReasonBody bounds the body read from a non-200 answer.
-	maxReasonBody = 4 << 10
 )
 
 // Validate checks the probe targets: a checksum database name that is one
@@ -213,15 +206,12 @@ func (r ProbeResult) RetryAfter() time.Duration {
 	return d
 }
 
-// probeSpec is one configured probe request: its kind, protocol path
-// (appended to the upstream's base URL), the longest body it accepts and,
-// for .info and .mod, the version or module expected in the answer.
+// probeSpec is one configured probe request: its kind and protocol path.
+// What a good answer is (and how large it may be) is the Requester's
+// judgment, the same as for users' requests.
 type probeSpec struct {
-	kind    ProbeKind
-	path    string
-	maxBody int64
-	version string
-	module  string
+	kind ProbeKind
+	path string
 }
 
 // Prober actively probes every upstream of a Pool in the background with
@@ -236,11 +226,12 @@ type probeSpec struct {
 type Prober struct {
 	pool   *Pool
 	cfg    ProbeConfig
-	client HTTPDoer
+	client Requester
 	clock  Clock
 	log    *slog.Logger
 	specs  []probeSpec
 	lists  listBook
+	served servedBook
 
 	// rand returns a number in [0, 1) for jitter.
 	rand func() float64
@@ -248,16 +239,12 @@ type Prober struct {
 	wait func(ctx context.Context, d time.Duration) bool
 }
 
-// NewProber returns a Prober of pool's upstreams. Zero fields of cfg take
-// their defaults; a probe target that fails cfg.Validate is logged and
-// left out. A nil client means http.DefaultClient; a nil clock means
-// SystemClock (the clock times the probes and reads Retry-After dates;
-// waiting between rounds uses real timers).
-func NewProber(pool *Pool, cfg ProbeConfig, client HTTPDoer, clock Clock) *Prober {
+// NewProber returns a Prober of pool's upstreams, whose requests client
+// makes. Zero fields of cfg take their defaults; a probe target that fails
+// cfg.Validate is logged and left out. A nil clock means SystemClock (it
+// dates the list comparisons; waiting between rounds uses real timers).
+func NewProber(pool *Pool, cfg ProbeConfig, client Requester, clock Clock) *Prober {
 	cfg = cfg.withDefaults()
-	if client == nil {
-		client = http.DefaultClient
-	}
 	if clock == nil {
 		clock = SystemClock{}
 	}
@@ -270,6 +257,7 @@ func NewProber(pool *Pool, cfg ProbeConfig, client HTTPDoer, clock Clock) *Probe
 		rand:   rand.Float64,
 		wait:   Sleep,
 		lists:  listBook{maxAge: 3 * cfg.Interval},
+		served: servedBook{maxAge: 3 * cfg.Interval},
 	}
 	if err := cfg.Validate(); err != nil {
 		p.log.Error("probe configuration is invalid; leaving out what is wrong", "err", err)
@@ -283,26 +271,24 @@ func NewProber(pool *Pool, cfg ProbeConfig, client HTTPDoer, clock Clock) *Probe
 func probeSpecs(cfg ProbeConfig) []probeSpec {
 	var specs []probeSpec
 	if cfg.SumDB != "" && (ProbeConfig{SumDB: cfg.SumDB}).Validate() == nil {
-		specs = append(specs, probeSpec{kind: ProbeSumDB, path: "/sumdb/" + cfg.SumDB + "/supported", maxBody: maxProbeBody})
+		specs = append(specs, probeSpec{kind: ProbeSumDB, path: "/sumdb/" + cfg.SumDB + "/supported"})
 	}
 	esc, err := module.EscapePath(cfg.Module)
 	if cfg.Module == "" || err != nil {
 		return specs
 	}
-	specs = append(specs, probeSpec{kind: ProbeList, path: "/" + esc + "/@v/list", maxBody: maxProbeBody})
+	specs = append(specs, probeSpec{kind: ProbeList, path: "/" + esc + "/@v/list"})
 	if cfg.Version != "" && (ProbeConfig{Module: cfg.Module, Version: cfg.Version}).Validate() == nil {
 		if ev, err := module.EscapeVersion(cfg.Version); err == nil {
 			base := "/" + esc + "/@v/" + ev
-			specs = append(specs, probeSpec{kind: ProbeInfo, path: base + ".info", maxBody: maxProbeBody, version: cfg.Version})
+			specs = append(specs, probeSpec{kind: ProbeInfo, path: base + ".info"})
 			if cfg.Full {
-				specs = append(specs,
-					probeSpec{kind: ProbeMod, path: base + ".mod", maxBody: maxProbeBody, module: cfg.Module},
-					probeSpec{kind: ProbeZip, path: base + ".zip", maxBody: maxProbeZip})
+				specs = append(specs, probeSpec{kind: ProbeMod, path: base + ".mod"}, probeSpec{kind: ProbeZip, path: base + ".zip"})
 			}
 		}
 	}
 	if cfg.Full {
-		specs = append(specs, probeSpec{kind: ProbeLatest, path: "/" + esc + "/@latest", maxBody: maxProbeBody, module: cfg.Module})
+		specs = append(specs, probeSpec{kind: ProbeLatest, path: "/" + esc + "/@latest"})
 	}
 	return specs
 }
@@ -384,25 +370,36 @@ func (p *Prober) probeUpstream(ctx context.Context, u *Upstream) ProbeResult {
 	skip := false
 	for i, s := range p.specs {
 		e := &r.Endpoints[i]
-		e.Kind, e.URL = s.kind, probeURL(u.URL, s.path, true)
+		e.Kind, e.URL = s.kind, u.Name+s.path
 		if skip || ctx.Err() != nil {
 			e.Skipped = true
 			continue
 		}
-		var body []byte
-		e.Outcome, body = p.probe(ctx, u, s)
-		e.Outcome.Probe = true
-		if ctx.Err() != nil {
-			// Cut short by the caller: says nothing about the upstream.
+		pctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+		o, body, judged := p.client.Request(pctx, u, s.path)
+		cancel()
+		o.Probe = true
+		e.Outcome = o
+		if ctx.Err() != nil || !judged && pctx.Err() == nil {
+			// Cut short by the caller, or not made: says nothing
+			// about the upstream.
 			continue
 		}
-		p.pool.Report(u, e.Outcome)
+		if !judged {
+			// The probe's own timeout ran out: the upstream took too long.
+			o = Outcome{Failure: FailTimeout, FirstByte: o.FirstByte, Total: o.Total, Probe: true, Status: o.Status,
+				Err: fmt.Errorf("%s probe: no answer within %v", s.kind, p.cfg.Timeout)}
+			e.Outcome = o
+		}
+		p.pool.Report(u, o)
 		e.Reported = true
-		o := &e.Outcome
 		p.log.Debug("probe", "upstream", u.Name, "probe", s.kind, "status", o.Status,
 			"failure", o.Failure, "first_byte", o.FirstByte, "total", o.Total, "err", o.Err)
 		if o.Status == 0 && o.Failure != FailNone || o.Failure == FailRateLimit {
 			skip = true
+		}
+		if o.Failure == FailNone {
+			p.judgeDenial(u, s, o.Status)
 		}
 		if s.kind == ProbeList && o.Status == http.StatusOK && o.Failure == FailNone {
 			e.Versions = ParseVersionList(body)
@@ -410,6 +407,18 @@ func (p *Prober) probeUpstream(ctx context.Context, u *Upstream) ProbeResult {
 		}
 	}
 	return r
+}
+
+// judgeDenial records u's answer to a probe and tells the Pool when it is
+// a "not found" for what another upstream serves.
+func (p *Prober) judgeDenial(u *Upstream, s probeSpec, status int) {
+	by := p.served.observe(u, s.path, status, p.clock.Now())
+	if by == nil {
+		return
+	}
+	p.log.Warn("upstream says not found for what another upstream serves: misconfigured or stale",
+		"upstream", u.Name, "probe", s.kind, "status", status, "served_by", by.Name)
+	p.pool.ReportDenial(u, s.path, status, by.Name)
 }
 
 // compareList records u's list of the probe module, tells the Pool whether
@@ -425,170 +434,4 @@ func (p *Prober) compareList(u *Upstream, versions []string) []string {
 		p.log.Info("upstream is up to date again", "upstream", u.Name, "module", p.cfg.Module)
 	}
 	return missing
-}
-
-// probe makes one probe request of u and returns its outcome and, for a
-// 200 answer, its body (of a zip, only its first bytes).
-func (p *Prober) probe(ctx context.Context, u *Upstream, s probeSpec) (out Outcome, body []byte) {
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probeURL(u.URL, s.path, false), nil)
-	if err != nil {
-		return Outcome{Failure: FailOther, Err: fmt.Errorf("building %s probe request: %w", s.kind, err)}, nil
-	}
-	req.Header.Set("User-Agent", "gofailover-probe")
-	start := p.clock.Now()
-	resp, err := p.client.Do(req)
-	if err != nil {
-		out.Total = p.clock.Now().Sub(start)
-		out.Failure, out.Err = Classify(err), fmt.Errorf("%s probe: %w", s.kind, err)
-		return out, nil
-	}
-	defer resp.Body.Close()
-	out.Status = resp.StatusCode
-	out.FirstByte = p.clock.Now().Sub(start)
-
-	if resp.StatusCode != http.StatusOK {
-		reason, _ := io.ReadAll(io.LimitReader(resp.Body, maxReasonBody))
-		out.Total = p.clock.Now().Sub(start)
-		switch code := resp.StatusCode; {
-		case code == http.StatusNotFound || code == http.StatusGone:
-			// An answer: the upstream works, it just does not have this.
-			return out, nil
-		case code == http.StatusTooManyRequests:
-			out.Failure = FailRateLimit
-			out.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), p.clock.Now())
-		case code >= 500:
-			out.Failure = FailStatus5xx
-			out.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), p.clock.Now())
-		default:
-			out.Failure = FailBadStatus
-		}
-		out.Err = fmt.Errorf("%s probe: upstream answered %s%s", s.kind, resp.Status, firstLine(reason))
-		return out, nil
-	}
-
-	body, size, err := readProbeBody(resp.Body, s)
-	out.Total = p.clock.Now().Sub(start)
-	switch {
-	case err != nil:
-		out.Failure, out.Err = Classify(err), fmt.Errorf("reading %s probe body: %w", s.kind, err)
-		if out.Failure == FailOther && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			out.Failure = FailTimeout
-		}
-	case size > s.maxBody:
-		out.Failure, out.Err = FailTooLarge, fmt.Errorf("%s probe: body exceeds %d bytes", s.kind, s.maxBody)
-	default:
-		if err := checkBody(s, body); err != nil {
-			out.Failure, out.Err = FailBadBody, fmt.Errorf("%s probe: %w", s.kind, err)
-		}
-	}
-	return out, body
-}
-
-// zipMagic starts every zip file: the signature of its first local file
-// header.
-const zipMagic = "PK\x03\x04"
-
-// readProbeBody reads a 200 body, up to one byte more than s.maxBody, and
-// returns it with the number of bytes read. A zip is read to its end, so
-// that a truncated or stalled download shows, but only its first bytes
-// are kept: they are all checkBody looks at.
-func readProbeBody(r io.Reader, s probeSpec) (body []byte, size int64, err error) {
-	limited := io.LimitReader(r, s.maxBody+1)
-	if s.kind != ProbeZip {
-		body, err = io.ReadAll(limited)
-		return body, int64(len(body)), err
-	}
-	head := make([]byte, len(zipMagic))
-	n, err := io.ReadFull(limited, head)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return head[:n], int64(n), nil
-	}
-	if err != nil {
-		return head[:n], int64(n), err
-	}
-	rest, err := io.Copy(io.Discard, limited)
-	return head, int64(n) + rest, err
-}
-
-// checkBody checks a 200 body the way the go command would read it: a list
-// has a version at the start of every non-empty line; an .info is JSON
-// naming the version asked for; a .mod has a module directive naming the
-// module asked for; a .zip starts like a zip file; an @latest is JSON
-// naming a valid version of the module.
-func checkBody(s probeSpec, body []byte) error {
-	switch s.kind {
-	case ProbeList:
-		for i, line := range strings.Split(string(body), "\n") {
-			f := strings.Fields(line)
-			if len(f) == 0 {
-				continue
-			}
-			if !semver.IsValid(f[0]) {
-				return fmt.Errorf("line %d of the list is not a version: %q", i+1, truncate(line, 80))
-			}
-		}
-	case ProbeInfo:
-		var info struct{ Version string }
-		if err := json.Unmarshal(bytes.TrimSpace(body), &info); err != nil {
-			return fmt.Errorf("body is not version JSON: %w", err)
-		}
-		if info.Version != s.version {
-			return fmt.Errorf("body names version %q, want %q", truncate(info.Version, 80), s.version)
-		}
-	case ProbeMod:
-		switch path := modfile.ModulePath(body); {
-		case path == "":
-			return fmt.Errorf("body is not a go.mod: no module directive")
-		case path != s.module:
-			return fmt.Errorf("go.mod names module %q, want %q", truncate(path, 80), s.module)
-		}
-	case ProbeZip:
-		if !bytes.HasPrefix(body, []byte(zipMagic)) {
-			return fmt.Errorf("body is not a zip file: it starts %q", truncate(string(body), 80))
-		}
-	case ProbeLatest:
-		var info struct{ Version string }
-		if err := json.Unmarshal(bytes.TrimSpace(body), &info); err != nil {
-			return fmt.Errorf("body is not version JSON: %w", err)
-		}
-		if !semver.IsValid(info.Version) {
-			return fmt.Errorf("body names %q, which is not a version", truncate(info.Version, 80))
-		}
-		if module.Check(s.module, info.Version) != nil {
-			return fmt.Errorf("body names %q, which is not a version of %s", truncate(info.Version, 80), s.module)
-		}
-	}
-	return nil
-}
-
-// probeURL appends a protocol path to an upstream base URL, without its
-// credentials when redacted. The path is sent as the go command sends it:
-// the '!' of case-encoded module paths stays as it is.
-func probeURL(base *url.URL, path string, redacted bool) string {
-	u := *base
-	u.Path = base.Path + path
-	u.RawPath = base.EscapedPath() + path
-	if redacted {
-		return u.Redacted()
-	}
-	return u.String()
-}
-
-// firstLine returns ": " and the first line of an error body, or "".
-func firstLine(b []byte) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
-	if line = strings.TrimSpace(line); line == "" {
-		return ""
-	}
-	return ": " + truncate(line, 200)
-}
-
-// truncate shortens s to at most n bytes.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -79,3 +79,6 @@ func (s Static) Upstreams() []*Upstream { return s }
 
 // Report does nothing.
 func (Static) Report(*Upstream, Outcome) {}
+
+// ReportDenial does nothing.
+func (Static) ReportDenial(*Upstream, string, int, string) {}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/proxy/protocol"
 )
 
 // answer is what the shared fetch of one request produced.
@@ -29,7 +30,7 @@ type answer struct {
 // stores what it got. It runs once per key at a time (see Handler.serve).
 // A failed attempt moves on to the next candidate at once, and a slow one
 // is hedged (see fetchHedged).
-func (h *Handler) fetch(req *Request) *answer {
+func (h *Handler) fetch(req *protocol.Request) *answer {
 	h.prefetchLookup(req)
 	candidates := h.router(req).Candidates()
 	if len(candidates) == 0 {
@@ -43,11 +44,20 @@ func (h *Handler) fetch(req *Request) *answer {
 type attemptTally struct {
 	notFound []string // upstreams that said the answer does not exist
 	failed   []string // upstreams that gave no usable answer
+	// denials are the definitive answers, to be judged against another
+	// upstream's 200 (see reportDenials).
+	denials []denial
+}
+
+// denial is a definitive answer an upstream gave.
+type denial struct {
+	u      *health.Upstream
+	status int
 }
 
 // add records an attempt that did not serve the answer. It returns the
 // answer to the whole request when the attempt ended it (a verification
-// failure no other upstream can cure).
+// failure no other upstream can cure, a cache that cannot hold the body).
 func (t *attemptTally) add(u *health.Upstream, got attemptResult) *answer {
 	switch {
 	case got.stop != nil:
@@ -57,15 +67,31 @@ func (t *attemptTally) add(u *health.Upstream, got attemptResult) *answer {
 		if got.blob != nil {
 			got.blob.Discard()
 		}
-	case got.status != http.StatusOK:
-		t.notFound = append(t.notFound, fmt.Sprintf("%s: %d %s", u.Name, got.status, got.reason))
+	case got.resp.Definitive():
+		t.notFound = append(t.notFound, fmt.Sprintf("%s: %d %s", u.Name, got.resp.Status, got.resp.Reason))
+		t.denials = append(t.denials, denial{u, got.resp.Status})
 	}
 	return nil
 }
 
+// reportDenials tells the router of the upstreams that said "not found"
+// (403, 404, 410) for what winner then served: they are misconfigured or
+// stale, and are ranked behind those that serve it until they serve it
+// too. A 400 is a refusal of the request, not a denial of the module.
+func (h *Handler) reportDenials(req *protocol.Request, t attemptTally, winner *health.Upstream) {
+	for _, d := range t.denials {
+		if d.status == http.StatusBadRequest {
+			continue
+		}
+		h.log.Warn("an upstream said not found for what another serves: ranking it behind",
+			"upstream", d.u.Name, "status", d.status, "key", req.Path, "served_by", winner.Name)
+		h.router(req).ReportDenial(d.u, req.Path, d.status, winner.Name)
+	}
+}
+
 // conclude answers a request no upstream served: 404 when one said the
 // answer does not exist, else 502 naming what each did.
-func (h *Handler) conclude(req *Request, t attemptTally) *answer {
+func (h *Handler) conclude(req *protocol.Request, t attemptTally) *answer {
 	if len(t.notFound) > 0 {
 		reason := "not found: " + strings.Join(t.notFound, "; ")
 		h.remember(req, http.StatusNotFound, reason)
@@ -77,7 +103,7 @@ func (h *Handler) conclude(req *Request, t attemptTally) *answer {
 }
 
 // commit stores a successful attempt's body and returns the answer to serve.
-func (h *Handler) commit(req *Request, u *health.Upstream, got attemptResult) *answer {
+func (h *Handler) commit(req *protocol.Request, u *health.Upstream, got attemptResult) *answer {
 	meta := cache.Meta{
 		Status:    http.StatusOK,
 		Immutable: req.Immutable,
@@ -88,7 +114,7 @@ func (h *Handler) commit(req *Request, u *health.Upstream, got attemptResult) *a
 	if got.blob != nil {
 		defer got.blob.Discard()
 		if err := h.cfg.Store.CommitBlob(req.Path, meta, got.blob); err != nil {
-			return h.storageFailed(req, err).stop
+			return h.storageFailed(req, err)
 		}
 		e, err := h.cfg.Store.Lookup(req.Path)
 		if err != nil {
@@ -96,17 +122,18 @@ func (h *Handler) commit(req *Request, u *health.Upstream, got attemptResult) *a
 		}
 		return &answer{status: http.StatusOK, entry: e}
 	}
-	if err := h.cfg.Store.PutBytes(req.Path, meta, got.body); err != nil {
-		// The bytes are verified and in memory: serve them anyway.
+	body := got.resp.Body
+	if err := h.cfg.Store.PutBytes(req.Path, meta, body); err != nil {
+		// The bytes are checked and in memory: serve them anyway.
 		h.log.Error("storing a fetched answer failed; serving it uncached", "key", req.Path, "err", err)
 	}
-	e := cache.Entry{Meta: meta, Key: req.Path, Size: int64(len(got.body)), SHA256: sha256.Sum256(got.body)}
-	return &answer{status: http.StatusOK, entry: e, inline: got.body}
+	e := cache.Entry{Meta: meta, Key: req.Path, Size: int64(len(body)), SHA256: sha256.Sum256(body)}
+	return &answer{status: http.StatusOK, entry: e, inline: body}
 }
 
 // remember stores a "not found" answer for the mutable TTL, so that the go
 // command's many probes of module path prefixes do not all reach upstreams.
-func (h *Handler) remember(req *Request, status int, reason string) {
+func (h *Handler) remember(req *protocol.Request, status int, reason string) {
 	meta := cache.Meta{Status: status, StoredAt: h.cfg.Now()}
 	if err := h.cfg.Store.PutBytes(req.Path, meta, []byte(reason)); err != nil {
 		h.log.Warn("remembering a not-found answer failed", "key", req.Path, "err", err)

@@ -18,6 +18,9 @@ import (
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/proxy/checksum"
+
+	"github.com/gofailover/gofailover/proxy/protocol"
+	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
 // Store is the cache the handler serves from and fills.
@@ -44,11 +47,9 @@ type Router interface {
 	Upstreams() []*health.Upstream
 	// Report records the outcome of one request to an upstream.
 	Report(u *health.Upstream, o health.Outcome)
-}
-
-// Doer sends one HTTP request; *http.Client is one.
-type Doer interface {
-	Do(*http.Request) (*http.Response, error)
+	// ReportDenial records that u answered status (403, 404 or 410) for
+	// the protocol path that the upstream named servedBy served.
+	ReportDenial(u *health.Upstream, path string, status int, servedBy string)
 }
 
 // Config holds what a Handler needs.
@@ -68,21 +69,17 @@ type Config struct {
 	// verified against before it is stored or served. Nil turns
 	// verification off.
 	SumDB *checksum.Database
-	// Client sends upstream requests. Nil means NewUpstreamClient(UpstreamTimeouts{}).
-	Client Doer
+	// SumDBName, when SumDB is nil, names the checksum database whose
+	// /sumdb/<name>/ paths are passed through unverified (the go command's
+	// own, which it still checks with). /sumdb/ paths of any other
+	// database are answered 404. Ignored when SumDB is set.
+	SumDBName string
+	// Client makes every upstream request: fetches and checksum-database
+	// reads. Nil means upstream.New(upstream.Config{}).
+	Client *upstream.Client
 	// MutableTTL is how long list, @latest, version-query and /latest answers
 	// stay fresh. Zero means DefaultMutableTTL.
 	MutableTTL time.Duration
-	// IdleTimeout aborts an upstream body that makes no progress for this
-	// long. Zero means DefaultIdleTimeout.
-	IdleTimeout time.Duration
-	// MaxPerUpstream caps the requests in flight to each upstream; an
-	// attempt that finds no free slot within LimitWait moves on to the
-	// next upstream. Zero means no cap.
-	MaxPerUpstream int
-	// LimitWait is how long an attempt waits for a free slot under
-	// MaxPerUpstream. Zero means DefaultLimitWait.
-	LimitWait time.Duration
 	// HedgeFloor and HedgeCeiling bound the hedge delay: how long an upstream may go without a response header
 	// before the request also goes to the next candidate. Within them the
 	// delay is the upstream's recent p95 time to first byte (when the
@@ -108,9 +105,7 @@ type Config struct {
 
 // Defaults for Config.
 const (
-	DefaultMutableTTL  = time.Minute
-	DefaultIdleTimeout = 30 * time.Second
-	DefaultLimitWait   = 5 * time.Second
+	DefaultMutableTTL = time.Minute
 )
 
 // Handler serves the module proxy protocol and the checksum-database
@@ -122,8 +117,8 @@ type Handler struct {
 	flight singleflight.Group
 	// sums verifies module files; nil when verification is off.
 	sums *checksum.Verifier
-	// limits caps the requests in flight to each upstream.
-	limits *upstreamLimits
+	// client makes every upstream request.
+	client *upstream.Client
 	// hedges keeps hedged requests within budget; nil when hedging is off.
 	hedges *hedgeBudget
 	// stats counts upstream attempts and hedges.
@@ -138,7 +133,7 @@ type Handler struct {
 // the same answer share one fetch; cancelling ctx aborts them.
 func New(ctx context.Context, cfg Config) *Handler {
 	if cfg.Client == nil {
-		cfg.Client = NewUpstreamClient(UpstreamTimeouts{})
+		cfg.Client = upstream.New(upstream.Config{})
 	}
 	if cfg.MutableTTL <= 0 {
 		cfg.MutableTTL = DefaultMutableTTL
@@ -158,20 +153,13 @@ func New(ctx context.Context, cfg Config) *Handler {
 	case cfg.HedgeBurst < 0:
 		cfg.HedgeBurst = 0
 	}
-	if cfg.LimitWait <= 0 {
-		cfg.LimitWait = DefaultLimitWait
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, base: ctx,
-		limits: &upstreamLimits{max: cfg.MaxPerUpstream, wait: cfg.LimitWait}}
+	h := &Handler{cfg: cfg, log: cfg.Logger, base: ctx, client: cfg.Client}
 	if cfg.HedgeBudget > 0 {
 		h.hedges = &hedgeBudget{ratio: cfg.HedgeBudget, burst: cfg.HedgeBurst, now: cfg.Now, start: cfg.Now()}
 	}
@@ -217,9 +205,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
 		return
 	}
-	req, err := ParseRequest(r.URL.Path)
+	req, err := protocol.ParseRequest(r.URL.Path)
 	if err != nil {
-		var re *RequestError
+		var re *protocol.RequestError
 		if errors.As(err, &re) {
 			writeError(w, re.Status, re.Reason)
 			return
@@ -232,7 +220,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve answers a parsed request from the cache, or fetches it.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *protocol.Request) {
 	if reason, refused := h.refuse(req); refused {
 		writeError(w, http.StatusNotFound, reason)
 		return
@@ -292,7 +280,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 // load produces the answer to a request the cache could not serve:
 // lookups and tiles of the verifier's checksum database through the
 // verifier, anything else from the upstreams.
-func (h *Handler) load(req *Request) *answer {
+func (h *Handler) load(req *protocol.Request) *answer {
 	if h.verifiesLookup(req) {
 		return h.lookup(req)
 	}
@@ -311,7 +299,7 @@ func (h *Handler) fresh(e cache.Entry) bool {
 }
 
 // serveAnswer serves what a fetch produced.
-func (h *Handler) serveAnswer(w http.ResponseWriter, r *http.Request, req *Request, ans *answer) {
+func (h *Handler) serveAnswer(w http.ResponseWriter, r *http.Request, req *protocol.Request, ans *answer) {
 	if ans.inline != nil {
 		h.serveObject(w, r, req, ans.entry, bytes.NewReader(ans.inline), cacheMiss)
 		return

@@ -18,6 +18,7 @@ import (
 	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
+	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
 // clock is a settable time source for freshness tests.
@@ -39,9 +40,9 @@ func newRig(t *testing.T, upstreamURLs ...string) *rig {
 	t.Helper()
 	c := newClock()
 	srv, h, store := serveHandler(t, proxy.Config{
-		Client:      proxy.NewUpstreamClient(proxy.UpstreamTimeouts{Connect: time.Second, FirstByte: 2 * time.Second}),
-		IdleTimeout: 2 * time.Second,
-		Now:         c.Now,
+		SumDBName: "sumdb.test",
+		Client:    upstream.New(upstream.Config{ConnectTimeout: time.Second, FirstByteTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second}),
+		Now:       c.Now,
 	}, upstreamURLs...)
 	return &rig{srv: srv, h: h, store: store, clock: c}
 }
@@ -511,7 +512,7 @@ func TestStalledBodyMovesOn(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(release); stalled.Close() })
-	srv, _, store := serveHandler(t, proxy.Config{IdleTimeout: 300 * time.Millisecond}, stalled.URL, good.URL())
+	srv, _, store := serveHandler(t, proxy.Config{Client: upstream.New(upstream.Config{IdleTimeout: 300 * time.Millisecond, MinBodyRate: -1})}, stalled.URL, good.URL())
 	resp, err := http.Get(srv.URL + "/example.com/lib/@v/v1.1.0.zip")
 	if err != nil {
 		t.Fatal(err)

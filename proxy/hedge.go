@@ -2,11 +2,11 @@ package proxy
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/proxy/protocol"
 )
 
 // Hedging defaults.
@@ -29,7 +29,7 @@ type latencies interface {
 // answered yet: just after start, or it never answers), u is expected to
 // answer about as fast as the slowest of the upstreams that have: their
 // highest p95. The ceiling when nothing is known of any.
-func (h *Handler) hedgeDelay(req *Request, u *health.Upstream) time.Duration {
+func (h *Handler) hedgeDelay(req *protocol.Request, u *health.Upstream) time.Duration {
 	return h.upstreamHedgeDelay(h.router(req), u)
 }
 
@@ -63,7 +63,7 @@ func (h *Handler) upstreamHedgeDelay(router Router, u *health.Upstream) time.Dur
 // they are small and held in memory, and they are the go command's first
 // requests, so a mirror that has stopped answering would otherwise cost
 // each of them the whole first-byte timeout until its breaker opens.
-func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answer {
+func (h *Handler) fetchHedged(req *protocol.Request, candidates []*health.Upstream) *answer {
 	ctx, cancel := context.WithCancel(h.base)
 	defer cancel()
 	type done struct {
@@ -80,7 +80,8 @@ func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answ
 		running++
 		h.hedges.attempt(hedged)
 		h.stats.attempt(hedged)
-		go func() { results <- done{u, h.attempt(ctx, u, req, headers), hedged} }()
+		last := next == len(candidates)
+		go func() { results <- done{u, h.attempt(ctx, u, req, last, headers), hedged} }()
 	}
 
 	var (
@@ -97,7 +98,7 @@ func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answ
 		select {
 		case d := <-results:
 			running--
-			if d.got.err == nil && d.got.status == http.StatusOK {
+			if d.got.ok() {
 				winner = &d
 				if d.hedged {
 					h.stats.hedgeWon()
@@ -144,6 +145,7 @@ func (h *Handler) fetchHedged(req *Request, candidates []*health.Upstream) *answ
 	}
 	switch {
 	case winner != nil:
+		h.reportDenials(req, tally, winner.u)
 		return h.commit(req, winner.u, winner.got)
 	case final != nil:
 		return final

@@ -11,6 +11,7 @@ import (
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
+	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
 // hedgeRig is a handler in front of a slow and a fast mirror with the
@@ -127,7 +128,7 @@ func TestNotFoundDoesNotWaitForStuckUpstream(t *testing.T) {
 	t.Cleanup(stuck.Close)
 	stuck.SetFault(mirrortest.Blackhole())
 	srv, _, _ := serveHandler(t, proxy.Config{
-		Client:     proxy.NewUpstreamClient(proxy.UpstreamTimeouts{FirstByte: time.Hour}),
+		Client:     upstream.New(upstream.Config{FirstByteTimeout: time.Hour}),
 		HedgeFloor: 50 * time.Millisecond, HedgeCeiling: 100 * time.Millisecond,
 	}, empty.URL(), stuck.URL())
 	client := &http.Client{Timeout: time.Minute}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofailover/gofailover/proxy"
+	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
 // TestConcurrentRequestsPerUpstreamAreCapped sends six different misses
@@ -17,7 +18,7 @@ import (
 // more than two at a time, and every request is answered.
 func TestConcurrentRequestsPerUpstreamAreCapped(t *testing.T) {
 	var inFlight, peak atomic.Int32
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mirror := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := inFlight.Add(1)
 		defer inFlight.Add(-1)
 		for {
@@ -30,9 +31,9 @@ func TestConcurrentRequestsPerUpstreamAreCapped(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z"}`)
 	}))
-	t.Cleanup(upstream.Close)
+	t.Cleanup(mirror.Close)
 
-	srv, _, _ := serveHandler(t, proxy.Config{MaxPerUpstream: 2, LimitWait: 10 * time.Second}, upstream.URL)
+	srv, _, _ := serveHandler(t, proxy.Config{Client: upstream.New(upstream.Config{MaxPerUpstream: 2, SlotWait: 10 * time.Second})}, mirror.URL)
 
 	var wg sync.WaitGroup
 	for i := range 6 {

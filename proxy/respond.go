@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gofailover/gofailover/cache"
+
+	"github.com/gofailover/gofailover/proxy/protocol"
 )
 
 // CacheHeader is the response header that says where an answer came from:
@@ -30,7 +32,7 @@ const immutableCacheControl = "public, max-age=31536000, immutable"
 
 // serveObject writes a cached or just-fetched answer, with conditional
 // requests and ranges handled by http.ServeContent.
-func (h *Handler) serveObject(w http.ResponseWriter, r *http.Request, req *Request, e cache.Entry, body io.ReadSeeker, source string) {
+func (h *Handler) serveObject(w http.ResponseWriter, r *http.Request, req *protocol.Request, e cache.Entry, body io.ReadSeeker, source string) {
 	noteResult(w, source)
 	hdr := w.Header()
 	hdr.Set(CacheHeader, source)
@@ -55,13 +57,13 @@ func (h *Handler) serveObject(w http.ResponseWriter, r *http.Request, req *Reque
 }
 
 // contentType is the media type of a request's answer.
-func contentType(req *Request) string {
+func contentType(req *protocol.Request) string {
 	switch req.Kind {
-	case KindInfo, KindLatest:
+	case protocol.KindInfo, protocol.KindLatest:
 		return "application/json"
-	case KindZip:
+	case protocol.KindZip:
 		return "application/zip"
-	case KindSumDB:
+	case protocol.KindSumDB:
 		if strings.Contains(req.Path, "/tile/") {
 			return "application/octet-stream"
 		}

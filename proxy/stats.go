@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/gofailover/gofailover/proxy/checksum"
+
+	"github.com/gofailover/gofailover/proxy/protocol"
 )
 
 // Stats counts what a Handler has done since it was created.
@@ -46,7 +48,7 @@ type RequestCount struct {
 
 // The dimensions of the request counts.
 const (
-	kindInvalid = Kind(KindSumDB + 1) // a request that did not parse
+	kindInvalid = protocol.Kind(protocol.KindSumDB + 1) // a request that did not parse
 	numKinds    = int(kindInvalid) + 1
 	numClasses  = 4 // 2xx to 5xx
 )
@@ -76,7 +78,7 @@ type handlerStats struct {
 }
 
 // request counts one answered request.
-func (s *handlerStats) request(k Kind, status int, r cacheResult) {
+func (s *handlerStats) request(k protocol.Kind, status int, r cacheResult) {
 	class := status/100 - 2
 	if class < 0 || class >= numClasses {
 		class = numClasses - 1 // a status outside 2xx–5xx is not sent
@@ -107,8 +109,8 @@ func (h *Handler) Stats() Stats {
 		for c := range numClasses {
 			for r := range numResults {
 				if n := h.stats.requests[k][c][r].Load(); n > 0 {
-					name := Kind(k).String()
-					if Kind(k) == kindInvalid {
+					name := protocol.Kind(k).String()
+					if protocol.Kind(k) == kindInvalid {
 						name = "invalid"
 					}
 					class := strconv.Itoa(c+2) + "xx"

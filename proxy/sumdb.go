@@ -2,22 +2,16 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
-	"net/url"
-	"sync/atomic"
 	"time"
 
 	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/proxy/checksum"
+	"github.com/gofailover/gofailover/proxy/protocol"
+	"github.com/gofailover/gofailover/proxy/upstream"
 )
-
-// maxSumDBBytes bounds a checksum-database answer read by the verifier:
-// lookups and tiles are a few kilobytes.
-const maxSumDBBytes = 1 << 20
 
 // sumdbSources returns the ways the verifier reads its database, best
 // first: the database's own URL when configured, else each public
@@ -33,15 +27,14 @@ const maxSumDBBytes = 1 << 20
 func (h *Handler) sumdbSources() []checksum.Source {
 	db := h.cfg.SumDB
 	if db.URL != nil {
-		return []checksum.Source{&sumdbSource{h: h, name: db.URL.Redacted(), base: db.URL}}
+		own := &health.Upstream{Name: db.URL.Redacted(), URL: db.URL}
+		return []checksum.Source{&sumdbSource{h: h, upstream: own, own: true, last: true}}
 	}
 	ups := h.cfg.Router.Candidates()
 	out := make([]checksum.Source, 0, len(ups))
 	for i, u := range ups {
-		base := *u.URL
-		base.Path += "/sumdb/" + db.Name
-		src := &sumdbSource{h: h, name: u.Name, base: &base, upstream: u}
-		if i < len(ups)-1 {
+		src := &sumdbSource{h: h, upstream: u, last: i == len(ups)-1}
+		if !src.last {
 			src.patience = min(3*h.upstreamHedgeDelay(h.cfg.Router, u), h.cfg.HedgeCeiling)
 		}
 		out = append(out, src)
@@ -60,94 +53,58 @@ func (h *Handler) reportBadContent(source string, err error) {
 	}
 }
 
-// sumdbSource reads checksum-database paths below one base URL.
+// sumdbSource reads checksum-database paths from one upstream's
+// /sumdb/<name>/ path, or from the database's own URL.
 type sumdbSource struct {
 	h        *Handler
-	name     string
-	base     *url.URL
-	upstream *health.Upstream // nil for the database's own URL
+	upstream *health.Upstream
+	// own marks the database's own URL, which serves its paths without
+	// the /sumdb/<name> prefix and is no upstream of the router's.
+	own bool
+	// last marks the last source: the slow-body floor does not apply.
+	last bool
 	// patience is how long the upstream may take to start answering
 	// before the read gives up on it; zero means the first-byte timeout.
 	patience time.Duration
 }
 
 // Name identifies the source.
-func (s *sumdbSource) Name() string { return s.name }
+func (s *sumdbSource) Name() string { return s.upstream.Name }
 
-// ReadRemote fetches one database path, such as /lookup/m@v1.0.0.
+// ReadRemote fetches one database path, such as /lookup/m@v1.0.0, through
+// the upstream client. A definitive answer (the database does not know the
+// module, or refuses it) is an error wrapping fs.ErrNotExist, and is no
+// failure of the upstream that relayed it.
 func (s *sumdbSource) ReadRemote(ctx context.Context, path string) ([]byte, error) {
+	name := s.h.cfg.SumDB.Name
+	req, err := protocol.ParseRequest("/sumdb/" + name + path)
+	if err != nil {
+		return nil, fmt.Errorf("checksum database path %s: %w", path, err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	start := time.Now()
-	var out health.Outcome
-	var impatient atomic.Bool
+	opt := upstream.Options{NoFloor: s.last}
+	if s.own {
+		opt.Path = path
+	}
 	if s.patience > 0 {
-		t := time.AfterFunc(s.patience, func() { impatient.Store(true); cancel() })
-		defer t.Stop()
+		// Give up on an upstream that has not started answering in
+		// time; once it has, the body has the usual rules.
+		impatient := time.AfterFunc(s.patience, cancel)
+		defer impatient.Stop()
+		opt.OnHeader = func() { impatient.Stop() }
 	}
-	data, err := s.read(ctx, cancel, path, &out)
-	out.Total = time.Since(start)
-	if impatient.Load() && out.Status == 0 {
-		// Like a lost hedge: it takes at least this long, which is
-		// what the router learns.
-		if s.upstream != nil && s.h.base.Err() == nil {
-			s.h.cfg.Router.Report(s.upstream, health.AbandonedAfter(out.Total))
-		}
-		return nil, fmt.Errorf("%s: no answer within %v; trying the next source", s.name, s.patience)
+	resp := s.h.client.Get(ctx, s.upstream, req, opt)
+	if !s.own {
+		s.h.report(s.h.cfg.Router, s.upstream, resp)
 	}
-	if err != nil && out.Failure == health.FailNone && !isNotExist(err) {
-		out.Failure = classify(err)
+	switch {
+	case resp.OK():
+		return resp.Body, nil
+	case resp.Definitive():
+		return nil, fmt.Errorf("%s%s: %d %s: %w", s.upstream.Name, req.Path, resp.Status, resp.Reason, fs.ErrNotExist)
+	case resp.Cancelled && ctx.Err() != nil && s.patience > 0 && resp.Status == 0:
+		return nil, fmt.Errorf("%s: no answer within %v; trying the next source", s.upstream.Name, s.patience)
 	}
-	out.Err = err
-	if s.upstream != nil && ctx.Err() == nil && !errors.Is(err, errUpstreamBusy) {
-		s.h.cfg.Router.Report(s.upstream, out)
-	}
-	return data, err
-}
-
-func (s *sumdbSource) read(ctx context.Context, cancel context.CancelFunc, path string, out *health.Outcome) ([]byte, error) {
-	target := upstreamURL(s.base, path)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return nil, fmt.Errorf("building request for %s: %w", target, err)
-	}
-	req.Header.Set("User-Agent", "gofailover")
-	release, err := s.h.limits.acquire(ctx, s.name)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	start := time.Now()
-	resp, err := s.h.cfg.Client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out.Status = resp.StatusCode
-	out.FirstByte = time.Since(start)
-	body := newIdleReader(resp.Body, s.h.cfg.IdleTimeout, cancel)
-	defer body.stop()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusNotFound, http.StatusGone:
-		return nil, fmt.Errorf("%s: %s: %w", target, resp.Status, fs.ErrNotExist)
-	default:
-		if resp.StatusCode >= 500 {
-			out.Failure = health.FailStatus5xx
-		} else if resp.StatusCode == http.StatusTooManyRequests {
-			out.Failure = health.FailRateLimit
-		} else {
-			out.Failure = health.FailBadStatus
-		}
-		return nil, fmt.Errorf("%s: %s", target, resp.Status)
-	}
-	data, err := io.ReadAll(io.LimitReader(body, maxSumDBBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", target, err)
-	}
-	if len(data) > maxSumDBBytes {
-		out.Failure = health.FailTooLarge
-		return nil, fmt.Errorf("%s: body exceeds %d bytes", target, maxSumDBBytes)
-	}
-	return data, nil
+	return nil, resp.Err
 }

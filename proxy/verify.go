@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/proxy/checksum"
+
+	"github.com/gofailover/gofailover/proxy/protocol"
 )
 
 // private reports whether mod is a private module: never verified, never
@@ -23,14 +26,61 @@ func (h *Handler) private(mod string) bool {
 	return h.cfg.Private != "" && mod != "" && module.MatchPrefixPatterns(h.cfg.Private, mod)
 }
 
+// privatePrefix returns the private pattern that mod is a proper path
+// prefix of, if any: mod is not private itself, but the go command asks for
+// it while looking for the module that provides a private package (for
+// corp.example.com/team/repo under the pattern corp.example.com/team/*, it
+// also asks for corp.example.com/@v/list), so asking a public upstream
+// would tell it a private host's name.
+func (h *Handler) privatePrefix(mod string) (pattern string, ok bool) {
+	if h.cfg.Private == "" || mod == "" {
+		return "", false
+	}
+	elems := strings.Split(mod, "/")
+	for pattern := range strings.SplitSeq(h.cfg.Private, ",") {
+		pattern = strings.TrimRight(strings.TrimSpace(pattern), "/")
+		pelems := strings.Split(pattern, "/")
+		if pattern == "" || len(elems) >= len(pelems) {
+			continue
+		}
+		matches := true
+		for i, e := range elems {
+			if ok, err := path.Match(pelems[i], e); !ok || err != nil {
+				matches = false
+				break
+			}
+		}
+		if matches {
+			return pattern, true
+		}
+	}
+	return "", false
+}
+
 // refuse reports requests answered 404 before any cache or upstream work:
-// private modules with no private upstream, and checksum-database lookups
-// of private modules.
-func (h *Handler) refuse(req *Request) (reason string, refused bool) {
+// checksum-database paths of another database than the configured one,
+// path prefixes of private patterns, private modules with no private
+// upstream, and checksum-database lookups of private modules.
+func (h *Handler) refuse(req *protocol.Request) (reason string, refused bool) {
+	if req.Kind == protocol.KindSumDB {
+		name := h.cfg.SumDBName
+		if h.sums != nil {
+			name = h.sums.Name()
+		}
+		switch {
+		case name == "":
+			return "no checksum database is served here (GOFAILOVER_SUMDB=off, and the go command's GOSUMDB is off)", true
+		case req.SumDB != name:
+			return "the checksum database served here is " + name + ", not " + req.SumDB, true
+		}
+	}
+	if pattern, ok := h.privatePrefix(req.Module); ok {
+		return req.Module + " is a path prefix of the private pattern " + pattern + " (GOFAILOVER_PRIVATE): it is not asked of any public upstream", true
+	}
 	if !h.private(req.Module) {
 		return "", false
 	}
-	if req.Kind == KindSumDB {
+	if req.Kind == protocol.KindSumDB {
 		return req.Module + " is private (GOFAILOVER_PRIVATE): it is not looked up in the checksum database; add it to the go command's GONOSUMDB or GOPRIVATE", true
 	}
 	if h.cfg.PrivateRouter == nil {
@@ -40,7 +90,7 @@ func (h *Handler) refuse(req *Request) (reason string, refused bool) {
 }
 
 // router returns the router whose upstreams may serve req.
-func (h *Handler) router(req *Request) Router {
+func (h *Handler) router(req *protocol.Request) Router {
 	if h.private(req.Module) {
 		return h.cfg.PrivateRouter
 	}
@@ -50,22 +100,22 @@ func (h *Handler) router(req *Request) Router {
 // verifies reports whether req's body must be checked against the
 // checksum database: the .mod and .zip of public modules, with
 // verification on.
-func (h *Handler) verifies(req *Request) bool {
-	return h.sums != nil && (req.Kind == KindMod || req.Kind == KindZip) && !h.private(req.Module)
+func (h *Handler) verifies(req *protocol.Request) bool {
+	return h.sums != nil && (req.Kind == protocol.KindMod || req.Kind == protocol.KindZip) && !h.private(req.Module)
 }
 
 // verifiesLookup reports whether req is a lookup in the checksum database
 // the verifier uses, answered through it so that only verified records are
 // stored and served.
-func (h *Handler) verifiesLookup(req *Request) bool {
-	return h.sums != nil && req.Kind == KindSumDB && req.SumDB == h.sums.Name() && req.Module != ""
+func (h *Handler) verifiesLookup(req *protocol.Request) bool {
+	return h.sums != nil && req.Kind == protocol.KindSumDB && req.SumDB == h.sums.Name() && req.Module != ""
 }
 
 // verifiesTile reports whether req is a hash tile of the verifier's
 // database, which is served only once verified against the tree head the
 // verifier holds, and returns the tile.
-func (h *Handler) verifiesTile(req *Request) (tlog.Tile, bool) {
-	if h.sums == nil || req.Kind != KindSumDB || req.SumDB != h.sums.Name() {
+func (h *Handler) verifiesTile(req *protocol.Request) (tlog.Tile, bool) {
+	if h.sums == nil || req.Kind != protocol.KindSumDB || req.SumDB != h.sums.Name() {
 		return tlog.Tile{}, false
 	}
 	t, err := tlog.ParseTilePath(strings.TrimPrefix(req.Path, "/sumdb/"+req.SumDB+"/"))
@@ -79,7 +129,7 @@ func (h *Handler) verifiesTile(req *Request) (tlog.Tile, bool) {
 // verifier and stored; when no verified tree head covers it yet, fetched
 // from the upstreams like any pass-through answer (stored unverified, and
 // verified once a tree head covers it).
-func (h *Handler) tile(req *Request, t tlog.Tile) *answer {
+func (h *Handler) tile(req *protocol.Request, t tlog.Tile) *answer {
 	data, err := h.sums.Tile(h.base, t)
 	switch {
 	case errors.Is(err, checksum.ErrNoTree):
@@ -100,9 +150,9 @@ func (h *Handler) tile(req *Request, t tlog.Tile) *answer {
 // database's answer is there (the verifier's client shares one lookup per
 // version) when the .mod and .zip are verified: the two round trips
 // overlap instead of adding up.
-func (h *Handler) prefetchLookup(req *Request) {
+func (h *Handler) prefetchLookup(req *protocol.Request) {
 	if h.sums == nil || !req.Immutable || h.private(req.Module) ||
-		(req.Kind != KindInfo && req.Kind != KindMod && req.Kind != KindZip) {
+		(req.Kind != protocol.KindInfo && req.Kind != protocol.KindMod && req.Kind != protocol.KindZip) {
 		return
 	}
 	h.fetches.Add(1)
@@ -115,8 +165,8 @@ func (h *Handler) prefetchLookup(req *Request) {
 }
 
 // verifyBody checks a fetched .mod (data) or .zip (in the file at path).
-func (h *Handler) verifyBody(ctx context.Context, req *Request, data []byte, path string) error {
-	if req.Kind == KindZip {
+func (h *Handler) verifyBody(ctx context.Context, req *protocol.Request, data []byte, path string) error {
+	if req.Kind == protocol.KindZip {
 		return h.sums.VerifyZip(ctx, req.Module, req.Version, path)
 	}
 	return h.sums.VerifyMod(ctx, req.Module, req.Version, data)
@@ -126,13 +176,13 @@ func (h *Handler) verifyBody(ctx context.Context, req *Request, data []byte, pat
 // .zip files stored without verification (before it was turned on) are
 // verified now and marked, or dropped if they fail; lookups of the
 // verifier's database stored unverified are looked up again.
-func (h *Handler) trusted(ctx context.Context, req *Request, obj *cache.Object) bool {
+func (h *Handler) trusted(ctx context.Context, req *protocol.Request, obj *cache.Object) bool {
 	switch {
 	case obj.Verified || obj.Status != http.StatusOK:
 		return true
 	case h.verifiesLookup(req):
 		return false
-	case req.Kind == KindSumDB:
+	case req.Kind == protocol.KindSumDB:
 		_, verifiable := h.verifiesTile(req)
 		return !verifiable
 	case !h.verifies(req):
@@ -160,9 +210,9 @@ func (h *Handler) trusted(ctx context.Context, req *Request, obj *cache.Object) 
 // verifyCached checks a cached .mod or .zip body. A zip is checked in its
 // blob file, or, if it was stored inline, in a temporary copy (the hashing
 // reads a file).
-func (h *Handler) verifyCached(ctx context.Context, req *Request, obj *cache.Object) error {
+func (h *Handler) verifyCached(ctx context.Context, req *protocol.Request, obj *cache.Object) error {
 	defer obj.Body.Seek(0, io.SeekStart)
-	if req.Kind == KindMod {
+	if req.Kind == protocol.KindMod {
 		data, err := io.ReadAll(obj.Body)
 		if err != nil {
 			return fmt.Errorf("reading cached %s: %w", req.Path, err)
@@ -170,7 +220,7 @@ func (h *Handler) verifyCached(ctx context.Context, req *Request, obj *cache.Obj
 		return h.verifyBody(ctx, req, data, "")
 	}
 	if f, ok := obj.Body.(*os.File); ok {
-		return h.verifyBody(ctx, req, nil, f.Name())
+		return h.verifyZipFile(ctx, req, f.Name())
 	}
 	blob, err := h.cfg.Store.NewBlob()
 	if err != nil {
@@ -180,12 +230,21 @@ func (h *Handler) verifyCached(ctx context.Context, req *Request, obj *cache.Obj
 	if _, err := io.Copy(blob, obj.Body); err != nil {
 		return fmt.Errorf("copying cached %s to verify it: %w", req.Path, err)
 	}
-	return h.verifyBody(ctx, req, nil, blob.Path())
+	return h.verifyZipFile(ctx, req, blob.Path())
+}
+
+// verifyZipFile checks a cached zip as a fetched one is checked: the body
+// checker's checks, then its hash.
+func (h *Handler) verifyZipFile(ctx context.Context, req *protocol.Request, path string) error {
+	if err := protocol.CheckZip(req, path); err != nil {
+		return &checksum.ContentError{Module: req.Module, Version: req.Version, File: "zip", Err: err}
+	}
+	return h.verifyBody(ctx, req, nil, path)
 }
 
 // lookup answers a lookup in the verifier's database: the verifier fetches
 // and verifies the record, which stores it; the answer is read back.
-func (h *Handler) lookup(req *Request) *answer {
+func (h *Handler) lookup(req *protocol.Request) *answer {
 	_, err := h.sums.Lookup(h.base, req.Module, req.Version)
 	switch {
 	case errors.Is(err, checksum.ErrNotInDatabase):

@@ -19,6 +19,7 @@ import (
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/checksum"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
+	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
 // recordingRouter is health.Static that remembers every outcome reported.
@@ -153,12 +154,11 @@ func newVerifyRig(t *testing.T, db *mirrortest.SumDB, c vrigConfig) *vrig {
 	}
 	r := &vrig{store: store, router: newRecordingRouter(t, c.upstreams...), logs: newLogSink()}
 	cfg := proxy.Config{
-		Store:       store,
-		Router:      r.router,
-		Private:     c.private,
-		Client:      proxy.NewUpstreamClient(proxy.UpstreamTimeouts{Connect: time.Second, FirstByte: 2 * time.Second}),
-		IdleTimeout: 2 * time.Second,
-		Logger:      slog.New(r.logs),
+		Store:   store,
+		Router:  r.router,
+		Private: c.private,
+		Client:  upstream.New(upstream.Config{ConnectTimeout: time.Second, FirstByteTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second}),
+		Logger:  slog.New(r.logs),
 	}
 	if c.privateUpstreams != nil {
 		r.private = newRecordingRouter(t, c.privateUpstreams...)
@@ -229,11 +229,11 @@ func TestVerifyBadContentFromFirstUpstream(t *testing.T) {
 		// content), rather than failing in transport.
 		content bool
 	}{
-		{mirrortest.FlipContent(), []string{"zip"}, true},               // one byte of one file changed: a hash mismatch
-		{mirrortest.CorruptZip(), []string{"zip"}, true},                // a zip that does not open
-		{mirrortest.Tamper(), []string{"mod", "zip"}, true},             // an extra go.mod line and an extra file
-		{mirrortest.Truncate().OnSuffix(".zip"), []string{"zip"}, true}, // half a zip, Content-Length matching
-		{mirrortest.Truncate().OnSuffix(".mod"), []string{"mod"}, true}, // half a go.mod, Content-Length matching
+		{mirrortest.FlipContent(), []string{"zip"}, true},                // one byte of one file changed: a hash mismatch
+		{mirrortest.CorruptZip(), []string{"zip"}, true},                 // a zip that does not open
+		{mirrortest.Tamper(), []string{"mod", "zip"}, true},              // an extra go.mod line and an extra file
+		{mirrortest.Truncate().OnSuffix(".zip"), []string{"zip"}, false}, // half a zip, Content-Length matching: the body checker refuses it
+		{mirrortest.Truncate().OnSuffix(".mod"), []string{"mod"}, true},  // half a go.mod, Content-Length matching
 		{mirrortest.ResetMidBody().OnSuffix(".zip"), []string{"zip"}, false},
 	}
 	for _, tt := range tests {

@@ -19,6 +19,7 @@ import (
 	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/health/alert"
 	"github.com/gofailover/gofailover/proxy/checksum"
+	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
 // envPrefix starts every configuration variable's name.
@@ -39,6 +40,7 @@ type Config struct {
 	ConnectTimeout         time.Duration `env:"CONNECT_TIMEOUT" envDefault:"5s" usage:"timeout for connecting to an upstream (TCP and TLS)"`
 	FirstByteTimeout       time.Duration `env:"FIRST_BYTE_TIMEOUT" envDefault:"30s" usage:"timeout for an upstream's response header"`
 	IdleTimeout            time.Duration `env:"IDLE_TIMEOUT" envDefault:"30s" usage:"abort an upstream body that makes no progress for this long"`
+	MinBodyRate            byteSize      `env:"MIN_BODY_RATE" envDefault:"32KiB" usage:"slow-body floor: an upstream body that averages fewer bytes per second than this, once 2s have passed since its header, is abandoned and the next upstream tried (0: no floor)"`
 	UpstreamMaxConcurrency int           `env:"UPSTREAM_MAX_CONCURRENCY" envDefault:"32" usage:"requests in flight to one upstream at most; a fetch that finds none free within 5s moves on to the next upstream"`
 	HedgeFloor             time.Duration `env:"HEDGE_FLOOR" envDefault:"100ms" usage:"shortest wait for an upstream's response header before the request also goes to the next upstream (the wait is the upstream's recent p95)"`
 	HedgeCeiling           time.Duration `env:"HEDGE_CEILING" envDefault:"2s" usage:"longest such wait, and the wait for an upstream with no recent latency"`
@@ -71,6 +73,10 @@ type Config struct {
 
 	// sumDB is SumDB resolved and parsed by validate; nil means off.
 	sumDB *checksum.Database
+	// passThroughSumDB is, when sumDB is nil, the name of the go command's
+	// own checksum database, whose /sumdb/ paths are passed through
+	// unverified.
+	passThroughSumDB string
 }
 
 // setting describes one configuration field for flags and help.
@@ -295,6 +301,15 @@ func (c *Config) resolveSumDB(goEnv goEnvFunc) error {
 		return configErrorf("%sSUMDB: %s: %v", envPrefix, source, err)
 	}
 	c.sumDB = db
+	if db == nil {
+		// Verification is off here, but the go command still checks
+		// through its own GOSUMDB: pass that database's paths through.
+		if v, err := defaultSumDB(goEnv); err == nil {
+			if own, err := checksum.ParseDatabase(v, known); err == nil && own != nil {
+				c.passThroughSumDB = own.Name
+			}
+		}
+	}
 	return nil
 }
 
@@ -395,6 +410,22 @@ func (c *Config) alertConfig() alert.Config {
 	// Evaluate often enough that an alert fires close to its 'for'.
 	ac.Interval = min(ac.Interval, max(time.Second, c.AlertFor/4))
 	return ac
+}
+
+// clientConfig returns the upstream client's configuration: the one way
+// every request to a mirror is made, by the server and the probe command.
+func (c *Config) clientConfig() upstream.Config {
+	rate := int64(c.MinBodyRate)
+	if rate == 0 {
+		rate = -1 // off
+	}
+	return upstream.Config{
+		ConnectTimeout:   c.ConnectTimeout,
+		FirstByteTimeout: c.FirstByteTimeout,
+		IdleTimeout:      c.IdleTimeout,
+		MinBodyRate:      rate,
+		MaxPerUpstream:   c.UpstreamMaxConcurrency,
+	}
 }
 
 // probeConfig returns the background probes' configuration.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gofailover/gofailover/health"
-	"github.com/gofailover/gofailover/proxy"
+	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
 // Probe command defaults and bounds.
@@ -79,9 +79,7 @@ func probeCommand(ctx context.Context, fs *flag.FlagSet, args, environ []string,
 	if err != nil {
 		return usageError(stderr, err)
 	}
-	client := proxy.NewUpstreamClient(check.timeouts)
-	defer client.CloseIdleConnections()
-	report, err := check.run(ctx, client)
+	report, err := check.run(ctx, upstream.New(check.client))
 	if err != nil {
 		fmt.Fprintf(stderr, "gofailover: probe: %v\n", err)
 		return exitFailed
@@ -104,7 +102,7 @@ type probeCheck struct {
 	opts      probeOptions
 	upstreams []*health.Upstream
 	probe     health.ProbeConfig
-	timeouts  proxy.UpstreamTimeouts
+	client    upstream.Config
 }
 
 // parseProbeCheck reads the command line and the settings into a
@@ -155,7 +153,7 @@ func parseProbeCheck(fs *flag.FlagSet, args, environ []string, goEnv goEnvFunc) 
 		opts:      *opts,
 		upstreams: ups,
 		probe:     pc,
-		timeouts:  proxy.UpstreamTimeouts{Connect: cfg.ConnectTimeout, FirstByte: cfg.FirstByteTimeout},
+		client:    cfg.clientConfig(),
 	}, nil
 }
 
@@ -180,7 +178,7 @@ func loadProbeSettings(fs *flag.FlagSet, args, environ []string) (*probeOptions,
 
 // run probes every mirror opts.rounds times, pausing in between, and
 // returns the report. It fails only when ctx is done first.
-func (c *probeCheck) run(ctx context.Context, client health.HTTPDoer) (*probeReport, error) {
+func (c *probeCheck) run(ctx context.Context, client health.Requester) (*probeReport, error) {
 	rounds := time.Duration(c.opts.rounds)
 	pool := health.NewPool(c.upstreams, health.Config{
 		// Keep every probe of the run in the statistics.

@@ -20,6 +20,7 @@ import (
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/metrics"
 	"github.com/gofailover/gofailover/proxy/statuspage"
+	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
 // serve runs the proxy until ctx is cancelled, then drains in-flight
@@ -116,10 +117,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		return nil, configErrorf("%sLISTEN: cannot listen on %s: %v", envPrefix, cfg.Listen, errors.Unwrap(err))
 	}
 	fetchCtx, cancelFetch := context.WithCancel(context.Background())
-	client := proxy.NewUpstreamClient(proxy.UpstreamTimeouts{
-		Connect:   cfg.ConnectTimeout,
-		FirstByte: cfg.FirstByteTimeout,
-	})
+	client := upstream.New(cfg.clientConfig())
 	var probers []*health.Prober
 	if cfg.ProbeInterval > 0 {
 		probers = append(probers, health.NewProber(pool, cfg.probeConfig(log.With("component", "probe")), client, nil))
@@ -128,20 +126,18 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		}
 	}
 	handler := proxy.New(fetchCtx, proxy.Config{
-		Store:          store,
-		Router:         pool,
-		Private:        cfg.Private,
-		PrivateRouter:  privateRouter,
-		SumDB:          cfg.sumDB,
-		Client:         client,
-		MutableTTL:     cfg.MutableTTL,
-		MaxPerUpstream: cfg.UpstreamMaxConcurrency,
-		HedgeFloor:     cfg.HedgeFloor,
-		HedgeCeiling:   cfg.HedgeCeiling,
-		HedgeBudget:    cfg.hedgeBudget(),
-		HedgeBurst:     cfg.hedgeBurst(),
-		IdleTimeout:    cfg.IdleTimeout,
-		Logger:         log.With("component", "proxy"),
+		Store:         store,
+		Router:        pool,
+		Private:       cfg.Private,
+		PrivateRouter: privateRouter,
+		SumDB:         cfg.sumDB,
+		Client:        client,
+		MutableTTL:    cfg.MutableTTL,
+		HedgeFloor:    cfg.HedgeFloor,
+		HedgeCeiling:  cfg.HedgeCeiling,
+		HedgeBudget:   cfg.hedgeBudget(),
+		HedgeBurst:    cfg.hedgeBurst(),
+		Logger:        log.With("component", "proxy"),
 	})
 	s := &server{
 		cfg:      cfg,
@@ -156,7 +152,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		handler:     handler,
 		pools:       pools{public: pool, private: privatePool},
 		probers:     probers,
-		history:     history.New(history.Config{Store: store, Logger: log.With("component", "history")}),
+		history:     history.New(history.Config{Store: historyStore{store}, Logger: log.With("component", "history")}),
 		alerts:      alert.NewEngine(cfg.alertConfig(), notify, log.With("component", "alert")),
 		webhook:     webhook,
 		fetchCtx:    fetchCtx,

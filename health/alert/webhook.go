@@ -47,10 +47,17 @@ type WebhookConfig struct {
 	// full, the oldest is dropped. Default 100.
 	QueueSize int
 	// Client sends the requests; nil means http.DefaultClient.
-	Client health.HTTPDoer
+	Client Doer
 	// Logger receives a warning for each notification dropped or given up
 	// on, and debug for each attempt; nil discards them.
 	Logger *slog.Logger
+}
+
+// Doer sends the webhook's HTTP requests; *http.Client is one. (Requests
+// to the upstream mirrors go through proxy/upstream; a webhook is no
+// mirror.)
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
 }
 
 // Webhook is a Notifier that POSTs each transition it is given to a URL
@@ -61,7 +68,7 @@ type Webhook struct {
 	cfg    WebhookConfig
 	url    string // to POST to
 	name   string // scheme and host, for logs and errors
-	client health.HTTPDoer
+	client Doer
 	log    *slog.Logger
 	q      *queue
 

@@ -1,4 +1,4 @@
-package proxy
+package protocol
 
 import (
 	"net/http"
@@ -143,9 +143,9 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("ParseRequest(%q) accepted an unsafe path: %+v", path, *req)
 		}
 		base, _ := url.Parse("http://127.0.0.1:1/base")
-		got, err := url.Parse(upstreamURL(base, path))
+		got, err := url.Parse(URL(base, path).String())
 		if err != nil || got.Path != "/base"+path || got.Host != base.Host || got.RawQuery != "" || got.Fragment != "" {
-			t.Fatalf("upstreamURL(%q) = %v, %v: does not round-trip", path, got, err)
+			t.Fatalf("URL(%q) = %v, %v: does not round-trip", path, got, err)
 		}
 		if (req.Kind == KindMod || req.Kind == KindZip) && !req.Immutable {
 			t.Fatalf("ParseRequest(%q): .mod/.zip must be immutable", path)

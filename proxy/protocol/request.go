@@ -1,10 +1,15 @@
-package proxy
+// Package protocol owns the module proxy protocol as gofailover speaks it
+// on both sides: the request paths it accepts from the go command
+// (ParseRequest), the URLs it asks upstream mirrors for (URL, escaped
+// exactly as the go command escapes them), and what a valid answer to each
+// request looks like (CheckBody, CheckZip). It does no I/O beyond reading a
+// zip file it is given.
+package protocol
 
 import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -210,16 +215,6 @@ func validSumDBName(name string) bool {
 		}
 	}
 	return true
-}
-
-// upstreamURL is the URL of a request path on an upstream with the given
-// base URL. Characters that versions may hold but URLs must escape (space,
-// '#', '%') are escaped here.
-func upstreamURL(base *url.URL, path string) string {
-	u := *base
-	u.Path = base.Path + path
-	u.RawPath = ""
-	return u.String()
 }
 
 // cutLast slices s around the last instance of sep.
