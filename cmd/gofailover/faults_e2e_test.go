@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,8 @@ import (
 // through gofailover while its preferred upstream misbehaves in each way a
 // mirror can, the second being healthy: every download succeeds, verified.
 func TestGoCommandThroughFaultyFirstUpstream(t *testing.T) {
+	// Replaced by each subtest's own loopback service.
+	const victimURL = "http://127.0.0.1:1"
 	faults := []struct {
 		name  string
 		fault mirrortest.Fault
@@ -28,6 +32,14 @@ func TestGoCommandThroughFaultyFirstUpstream(t *testing.T) {
 		{"reset mid-body", mirrortest.ResetMidBody().OnSuffix(".zip"), false},
 		{"truncated", mirrortest.Truncate().OnSuffix(".zip"), false},
 		{"stale list", mirrortest.StaleList(), false},
+		{"captive portal", mirrortest.HTML(), false},
+		{"html lists", mirrortest.HTML().OnSuffix("/@v/list"), false},
+		{"trickling", mirrortest.Trickle(20), false},
+		{"redirect to loopback", mirrortest.Redirect(victimURL), false},
+		{"redirect same origin", mirrortest.RedirectSameOrigin(), false},
+		{"info names another version", mirrortest.WrongVersionInfo("v9.9.9"), false},
+		{"refuses lookups", mirrortest.Status(http.StatusBadRequest).OnPrefix("/sumdb/"), false},
+		{"forbids everything", mirrortest.Status(http.StatusForbidden), false},
 	}
 	for _, tt := range faults {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,6 +49,15 @@ func TestGoCommandThroughFaultyFirstUpstream(t *testing.T) {
 			good := mirrortest.NewMirror(db, mods...)
 			defer bad.Close()
 			defer good.Close()
+			if tt.fault.Kind == mirrortest.KindRedirect {
+				// A service on the proxy's own machine, which must
+				// never be asked anything.
+				victim := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					t.Errorf("the loopback service behind a redirect was asked for %s", r.URL)
+				}))
+				defer victim.Close()
+				tt.fault = mirrortest.Redirect(victim.URL)
+			}
 			bad.SetFault(tt.fault)
 			if tt.dead {
 				bad.Close()
