@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/health"
 )
 
@@ -17,8 +16,7 @@ import (
 func t0() time.Time { return time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC) }
 
 // memStore is an in-memory ValueStore with the cache's semantics, its size
-// limit included; absent values read as an error wrapping
-// cache.ErrNotFound.
+// limit included; absent values read as an error wrapping ErrNotFound.
 type memStore struct {
 	mu     sync.Mutex
 	values map[string][]byte
@@ -32,7 +30,7 @@ func (m *memStore) ReadValue(name string) ([]byte, error) {
 	defer m.mu.Unlock()
 	v, ok := m.values[name]
 	if !ok {
-		return nil, fmt.Errorf("value %q: %w", name, cache.ErrNotFound)
+		return nil, fmt.Errorf("value %q: %w", name, ErrNotFound)
 	}
 	return bytes.Clone(v), nil
 }
@@ -44,7 +42,7 @@ func (m *memStore) SwapValue(name string, old, new []byte) error {
 		return fmt.Errorf("value %q is %d bytes", name, len(new))
 	}
 	if !bytes.Equal(m.values[name], old) {
-		return cache.ErrConflict
+		return ErrConflict
 	}
 	m.swaps++
 	m.values[name] = bytes.Clone(new)

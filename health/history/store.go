@@ -7,19 +7,28 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/gofailover/gofailover/cache"
 )
 
-// ValueStore keeps small named values; *cache.Store is one. ReadValue
-// returns nil, or an error wrapping cache.ErrNotFound, for a value never
-// written. SwapValue replaces the named value with new if it equals old (an
-// absent value equals an empty old) and returns cache.ErrConflict
-// otherwise.
+// ValueStore keeps small named values, such as gofailover's cache store
+// (through an adapter that translates its errors into these).
+//
+// ReadValue returns the named value; for a value never written it returns
+// nil, or an error wrapping ErrNotFound. SwapValue replaces the named
+// value with new if it equals old (an absent value equals an empty old),
+// and returns an error wrapping ErrConflict otherwise. Any other error is
+// a failure of the store.
 type ValueStore interface {
 	ReadValue(name string) ([]byte, error)
 	SwapValue(name string, old, new []byte) error
 }
+
+// ErrNotFound is what a ValueStore's ReadValue may return, wrapped or
+// not, for a value never written.
+var ErrNotFound = errors.New("history: stored value not found")
+
+// ErrConflict is what a ValueStore's SwapValue returns, wrapped or not,
+// when the stored value is not the old one given.
+var ErrConflict = errors.New("history: stored value changed concurrently")
 
 // The layout in the store: the value Config.Key lists the upstreams (name,
 // rank, when last seen); the value "<Key>/<tier>/<segment>/<name>" holds
@@ -38,7 +47,7 @@ func (h *History) segmentKey(name string, ti, seg int) string {
 // it as the old value of the next swap.
 func (h *History) read(name string) ([]byte, error) {
 	b, err := h.cfg.Store.ReadValue(name)
-	if errors.Is(err, cache.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		b, err = nil, nil
 	}
 	if err != nil {
@@ -207,10 +216,10 @@ func (h *History) swap(key string, value []byte) error {
 		return nil
 	}
 	err := h.cfg.Store.SwapValue(key, old, value)
-	if errors.Is(err, cache.ErrConflict) {
+	if errors.Is(err, ErrConflict) {
 		h.log.Warn("stored health history was changed by someone else; overwriting it", "key", key)
 		cur, rerr := h.cfg.Store.ReadValue(key)
-		if rerr != nil && !errors.Is(rerr, cache.ErrNotFound) {
+		if rerr != nil && !errors.Is(rerr, ErrNotFound) {
 			return fmt.Errorf("history: saving %q: rereading it after a conflict: %w", key, rerr)
 		}
 		err = h.cfg.Store.SwapValue(key, cur, value)

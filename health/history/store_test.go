@@ -3,13 +3,11 @@ package history
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/health"
 )
 
@@ -75,38 +73,6 @@ func TestSaveLoad(t *testing.T) {
 		t.Errorf("saving one sample made %d writes, want 5", n)
 	}
 	sameHistory(t, New(Config{Store: store}), h2, now.Add(10*time.Second))
-}
-
-func TestSaveLoadCache(t *testing.T) {
-	dir := t.TempDir()
-	discard := slog.New(slog.DiscardHandler)
-	c, err := cache.Open(cache.Options{Dir: dir, Logger: discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := New(Config{Store: c, Key: "health/history"})
-	now := fill(h)
-	mustSave(t, h)
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
-	c, err = cache.Open(cache.Options{Dir: dir, Logger: discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	log, logs := testLogger()
-	h2 := New(Config{Store: c, Key: "health/history", Logger: log})
-	sameHistory(t, h2, h, now)
-	if logs.String() != "" {
-		t.Errorf("loading logged: %s", logs)
-	}
-	// Later saves swap from what was loaded.
-	h2.Record(now.Add(5*time.Second), []health.Status{status(upstreams("https://a.example.com")[0], 1)})
-	mustSave(t, h2)
-	if logs.String() != "" {
-		t.Errorf("saving logged: %s", logs)
-	}
 }
 
 func TestCorruptStore(t *testing.T) {
@@ -210,6 +176,56 @@ func TestSaveConflict(t *testing.T) {
 	}
 	if got := New(Config{Store: store}).Upstreams(); len(got) != 1 {
 		t.Errorf("after reload, Upstreams() = %q, want [a]", got)
+	}
+}
+
+// bareErrStore returns the history's errors unwrapped, as a ValueStore
+// may: an absent value is ErrNotFound, a conflict ErrConflict.
+type bareErrStore struct{ *memStore }
+
+func (s bareErrStore) ReadValue(name string) ([]byte, error) {
+	b, err := s.memStore.ReadValue(name)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	return b, err
+}
+
+func (s bareErrStore) SwapValue(name string, old, new []byte) error {
+	if err := s.memStore.SwapValue(name, old, new); errors.Is(err, ErrConflict) {
+		return ErrConflict
+	}
+	return nil
+}
+
+// TestValueStoreErrors checks the ValueStore contract: ErrNotFound, bare
+// or wrapped, is an absent value, not a failure; ErrConflict, bare or
+// wrapped, is a value someone else wrote, which the History overwrites.
+func TestValueStoreErrors(t *testing.T) {
+	for name, wrap := range map[string]func(*memStore) ValueStore{
+		"wrapped": func(m *memStore) ValueStore { return m },
+		"bare":    func(m *memStore) ValueStore { return bareErrStore{m} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			mem := newMemStore()
+			log, logs := testLogger()
+			h := New(Config{Store: wrap(mem), Logger: log})
+			if logs.String() != "" {
+				t.Fatalf("opening an empty store logged: %s", logs)
+			}
+			u := upstreams("a")[0]
+			h.Record(t0(), []health.Status{status(u, 1)})
+			mustSave(t, h)
+			mem.set(DefaultKey, []byte("written by someone else"))
+			h.Record(t0().Add(10*time.Second), []health.Status{status(u, 2)})
+			mustSave(t, h)
+			if !strings.Contains(logs.String(), "changed by someone else") {
+				t.Errorf("log = %q, want a warning about the conflict", logs)
+			}
+			if got := New(Config{Store: wrap(mem)}).Upstreams(); len(got) != 1 {
+				t.Errorf("after reload, Upstreams() = %q, want [a]", got)
+			}
+		})
 	}
 }
 
