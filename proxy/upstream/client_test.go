@@ -386,3 +386,45 @@ func TestCancelledIsNotJudged(t *testing.T) {
 		t.Errorf("cancelled %v, failure %q, err %v", resp.Cancelled, resp.Outcome.Failure, resp.Err)
 	}
 }
+
+// TestDialRefusesNonPublicAfterRedirect: once a redirect to another
+// origin is allowed (its name resolved to public addresses), the
+// connection itself is refused if the name now leads to a non-public
+// address, as a DNS rebinding would make it.
+func TestDialRefusesNonPublicAfterRedirect(t *testing.T) {
+	var hits atomic.Int32
+	srv := server(t, func(w http.ResponseWriter, r *http.Request) { hits.Add(1) })
+	tr := newTransport(time.Second, time.Second)
+	defer tr.CloseIdleConnections()
+	target, _ := url.Parse(srv.URL)
+	addr := hostPort(target)
+
+	ctx := context.WithValue(context.Background(), publicOnlyKey{}, addr)
+	if conn, err := tr.DialContext(ctx, "tcp", addr); err == nil {
+		conn.Close()
+		t.Fatalf("dialing %s for a cross-origin redirect succeeded; want it refused", addr)
+	}
+	// The same address, dialed for the upstream's own origin, is fine.
+	conn, err := tr.DialContext(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatalf("dialing the upstream's own origin: %v", err)
+	}
+	conn.Close()
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the server got %d requests", n)
+	}
+}
+
+// FuzzParseRetryAfter: no header value makes the parser panic or give a
+// negative or overlong wait.
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"", "7", "-1", "99999999999999999999", "Wed, 21 Oct 2015 07:28:00 GMT", "soon"} {
+		f.Add(s)
+	}
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		if d := parseRetryAfter(v, now); d < 0 || d > 366*24*time.Hour {
+			t.Fatalf("parseRetryAfter(%q) = %v", v, d)
+		}
+	})
+}

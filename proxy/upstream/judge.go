@@ -142,19 +142,19 @@ func hasTimeout(err error) bool {
 // HTTP date, into how long to wait from now (at most a year). It returns 0
 // for an empty, malformed, zero or past value.
 func parseRetryAfter(v string, now time.Time) time.Duration {
+	const maxWait = 365 * 24 * time.Hour
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		const maxSecs = int64(365 * 24 * time.Hour / time.Second)
 		if secs <= 0 {
 			return 0
 		}
-		return time.Duration(min(secs, maxSecs)) * time.Second
+		return time.Duration(min(secs, int64(maxWait/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxWait)
 	}
 	return 0
 }
