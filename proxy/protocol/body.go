@@ -64,7 +64,8 @@ func (e *BodyError) Unwrap() error { return e.Err }
 //   - @v/list: every non-empty line starts with a valid semantic version (an
 //     empty list is valid);
 //   - .info and @latest: a JSON object whose Version is a valid version of
-//     the module; for the .info of a canonical version, exactly that version;
+//     the module; for the .info of a canonical version, exactly that
+//     version, as the go command requires;
 //   - .mod: a go.mod file that golang.org/x/mod/modfile parses, with a
 //     module directive;
 //   - checksum-database answers: within MaxSumDBBytes (their content is
@@ -116,6 +117,10 @@ func checkInfo(r *Request, data []byte) error {
 		return &BodyError{Path: r.Path, Problem: fmt.Sprintf("names %q, which is not a version", clip(v))}
 	case r.Kind == KindInfo && r.Immutable && v != r.Version:
 		return &BodyError{Path: r.Path, Problem: fmt.Sprintf("names version %q, not the %s asked for", clip(v), r.Version)}
+	case r.Kind == KindInfo && r.Immutable:
+		// Exactly what was asked for: whether that is a version of the
+		// module is the asker's business, as for the go command.
+		return nil
 	}
 	if err := module.Check(r.Module, v); err != nil {
 		return &BodyError{Path: r.Path, Problem: fmt.Sprintf("names %q, which is not a version of %s", clip(v), r.Module), Err: err}

@@ -40,6 +40,7 @@ func TestCheckBody(t *testing.T) {
 		{"/example.com/m/@v/master.info", `{"Version":"v0.0.0-20200101000000-abcdefabcdef"}`, true},
 		{"/example.com/m/@v/master.info", `{"Version":"master"}`, false},
 		{"/example.com/m/@v/master.info", `{"Version":"v2.0.0"}`, false}, // not a version of a v0/v1 path
+		{"/example.com/m/@v/v2.0.0.info", `{"Version":"v2.0.0"}`, true},  // what was asked for
 		{"/example.com/m/v2/@latest", `{"Version":"v2.1.0"}`, true},
 		{"/example.com/m/@latest", `{"Version":"v2.0.0+incompatible"}`, true},
 		{"/example.com/m/@latest", `{"Version":""}`, false},
