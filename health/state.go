@@ -10,11 +10,12 @@ import (
 // pool's index. The pool's lock guards everything but up.
 //
 // Only the pool's write path (Report, SetStale, ReportDenial, and
-// recomputing the candidate order) changes a member. A write first settles it at now,
-// applying what the time passed since the last write did (breakers turning
-// half-open, samples aging out, with the State shown meanwhile), then
-// changes it, then calls written. Readers look at it with view, which
-// changes nothing and shows what a write at that instant would settle.
+// recomputing the candidate order) changes a member. A write first
+// settles it at now, applying what the time passed since the last write
+// did (breakers turning half-open, samples aging out, denials ending, with
+// the State shown meanwhile), then changes it, then calls written. Readers
+// look at it with view, which changes nothing and shows what a write at
+// that instant would settle.
 type member struct {
 	up *Upstream
 
