@@ -380,7 +380,7 @@ func (p *Prober) probeUpstream(ctx context.Context, u *Upstream) ProbeResult {
 		cancel()
 		o.Probe = true
 		e.Outcome = o
-		if ctx.Err() != nil || !judged && pctx.Err() == nil {
+		if ctx.Err() != nil || !judged && pctx.Err() != context.DeadlineExceeded {
 			// Cut short by the caller, or not made: says nothing
 			// about the upstream.
 			continue
