@@ -380,16 +380,11 @@ func (p *Prober) probeUpstream(ctx context.Context, u *Upstream) ProbeResult {
 		cancel()
 		o.Probe = true
 		e.Outcome = o
-		if ctx.Err() != nil || !judged && pctx.Err() != context.DeadlineExceeded {
+		if ctx.Err() != nil || !judged {
 			// Cut short by the caller, or not made: says nothing
-			// about the upstream.
+			// about the upstream. (The probe's own timeout running
+			// out is judged a timeout by the client.)
 			continue
-		}
-		if !judged {
-			// The probe's own timeout ran out: the upstream took too long.
-			o = Outcome{Failure: FailTimeout, FirstByte: o.FirstByte, Total: o.Total, Probe: true, Status: o.Status,
-				Err: fmt.Errorf("%s probe: no answer within %v", s.kind, p.cfg.Timeout)}
-			e.Outcome = o
 		}
 		p.pool.Report(u, o)
 		e.Reported = true

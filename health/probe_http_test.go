@@ -323,9 +323,9 @@ func TestProbeHTTPFailures(t *testing.T) {
 			io.WriteString(w, "v1.0.0\n")
 		}, want: kinds{none, health.FailTooLarge, none}, status: 200, errSubstr: "exceeds"},
 		{name: "no header in time", path: pathList, h: hang, timeout: 100 * ms,
-			want: kinds{none, health.FailTimeout, none}, skipped: [3]bool{false, false, true}, errSubstr: "no answer within 100ms"},
+			want: kinds{none, health.FailTimeout, none}, skipped: [3]bool{false, false, true}, errSubstr: "deadline exceeded"},
 		{name: "body stalls", path: pathList, h: stall, timeout: 100 * ms,
-			want: kinds{none, health.FailTimeout, none}, status: 200, errSubstr: "no answer within 100ms"},
+			want: kinds{none, health.FailTimeout, none}, status: 200, errSubstr: "deadline exceeded"},
 		{name: "connection closed", path: pathSupported, h: hangUp,
 			want: kinds{health.FailReset, none, none}, skipped: [3]bool{false, true, true}},
 	} {
@@ -409,7 +409,7 @@ func TestProbeHTTPClientTimeouts(t *testing.T) {
 			if !e.Reported || e.Outcome.Failure != health.FailTimeout || e.Outcome.Status != tc.status {
 				t.Errorf("endpoint %+v: want a reported timeout, status %d", e, tc.status)
 			}
-			if e.Outcome.Err == nil || strings.Contains(e.Outcome.Err.Error(), "no answer within") {
+			if e.Outcome.Err == nil || strings.Contains(e.Outcome.Err.Error(), "deadline exceeded") {
 				t.Errorf("err %v: want the client's, not the probe timeout's", e.Outcome.Err)
 			}
 			if s := status(t, pool, ups[0]); s.ProbeFailures != 1 || s.LastFailure != health.FailTimeout {

@@ -7,6 +7,7 @@ package health
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -76,13 +77,13 @@ func failure(kind FailureKind, code int, retryAfter time.Duration) reply {
 }
 
 // hang answers nothing until the request's context ends, then returns
-// what the client returns for a request whose context ended first: an
+// what the client returns for a request whose context ended first: a
+// timeout when its deadline passed, else (cancelled by the caller) an
 // Outcome that says only how long it took, not judged.
 func hang(ctx context.Context) (Outcome, []byte, bool) {
 	start := time.Now()
 	<-ctx.Done()
-	d := time.Since(start)
-	return Outcome{Total: d}, nil, false
+	return ended(ctx, Outcome{Total: time.Since(start)})
 }
 
 // stall sends a 200 header, then nothing of the body until the request's
@@ -90,7 +91,18 @@ func hang(ctx context.Context) (Outcome, []byte, bool) {
 func stall(ctx context.Context) (Outcome, []byte, bool) {
 	start := time.Now()
 	<-ctx.Done()
-	return Outcome{Status: http.StatusOK, FirstByte: ms, Total: time.Since(start)}, nil, false
+	return ended(ctx, Outcome{Status: http.StatusOK, FirstByte: ms, Total: time.Since(start)})
+}
+
+// ended judges o, of a request whose context ended, as the client does: a
+// deadline that passed is a timeout of the upstream; a cancellation is
+// not judged.
+func ended(ctx context.Context, o Outcome) (Outcome, []byte, bool) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		o.Failure, o.Err = FailTimeout, fmt.Errorf("scripted: %w", ctx.Err())
+		return o, nil, true
+	}
+	return o, nil, false
 }
 
 // busy is a request the client did not make (no request slot was free):
@@ -522,10 +534,10 @@ func TestProbeOnceOutcomes(t *testing.T) {
 		{name: "400 is an answer", path: pathList, r: answer(400), want: [3]FailureKind{}, notReported: -1, status: 400},
 		{name: "no answer within the probe timeout", path: pathList, r: hang, timeout: 30 * ms,
 			want: [3]FailureKind{none, FailTimeout, none}, skipped: [3]bool{false, false, true}, notReported: -1,
-			errSubstr: "list probe: no answer within 30ms"},
+			errSubstr: "deadline exceeded"},
 		{name: "body stalls past the probe timeout", path: pathList, r: stall, timeout: 30 * ms,
 			want: [3]FailureKind{none, FailTimeout, none}, notReported: -1, status: 200,
-			errSubstr: "list probe: no answer within 30ms"},
+			errSubstr: "deadline exceeded"},
 		{name: "not made", path: pathList, r: busy, want: [3]FailureKind{}, notReported: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/gofailover/gofailover/health/history"
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
+	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
 // webhookSink is a test server that records the alert payloads posted to it.
@@ -95,7 +96,7 @@ func TestFaultToAlertToStatus(t *testing.T) {
 		handler.Wait()
 		store.Close()
 	})
-	hist := history.New(history.Config{Store: store})
+	hist := history.New(history.Config{Store: historyStore{store}})
 	engine := alert.NewEngine(alert.Config{For: time.Minute}, webhook, nil)
 	src := &statusSource{pools: pools{public: pool}, history: hist, alerts: engine, store: store, handler: handler,
 		started: clock.Now(), window: 5 * time.Minute, now: clock.Now}
@@ -120,7 +121,7 @@ func TestFaultToAlertToStatus(t *testing.T) {
 		}
 		store.Delete(path) // stay uncached
 	}
-	prober := health.NewProber(pool, health.ProbeConfig{Module: "example.com/lib", Version: "v1.0.0"}, nil, clock)
+	prober := health.NewProber(pool, health.ProbeConfig{Module: "example.com/lib", Version: "v1.0.0"}, upstream.New(upstream.Config{}), clock)
 	// tick moves the clock on, probes the mirrors, records history and
 	// evaluates the alerts.
 	tick := func(d time.Duration) []alert.Transition {

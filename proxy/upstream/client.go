@@ -165,13 +165,17 @@ type Response struct {
 	// Err says why there is no usable answer; nil for a usable 200 and
 	// for a definitive answer.
 	Err error
-	// Local reports a request that failed here, not at the upstream: no
-	// request slot was free in time (ErrBusy), or the spool could not hold
-	// the body (a *SpoolError). It says nothing about the upstream.
+	// Local reports a request that failed here, not at the upstream: it
+	// was never sent (no request slot was free in time, ErrBusy, or the
+	// caller's context ended while it waited for one), or the spool could
+	// not hold the body (a *SpoolError). It says nothing about the
+	// upstream.
 	Local bool
-	// Cancelled reports that the caller's context ended before the answer
-	// was judged: shutdown, a lost hedge, an impatient caller. The
-	// Outcome says only how long the upstream had taken so far.
+	// Cancelled reports that the caller cancelled the request before the
+	// answer was judged: shutdown, a lost hedge, an impatient caller. The
+	// Outcome says only how long the upstream had taken so far. A
+	// caller's deadline that passes is not a cancellation but a timeout
+	// of the upstream (FailTimeout).
 	Cancelled bool
 }
 
@@ -217,7 +221,8 @@ func (c *Client) Get(ctx context.Context, u *health.Upstream, r *protocol.Reques
 	resp := &Response{Outcome: health.Outcome{Probe: opt.Probe, Path: r.Path}}
 	release, err := c.acquire(ctx, u)
 	if err != nil {
-		resp.Err, resp.Local, resp.Cancelled = err, errors.Is(err, ErrBusy), ctx.Err() != nil
+		// Nothing was sent: it says nothing about the upstream.
+		resp.Err, resp.Local = err, true
 		return resp
 	}
 	defer release()
@@ -230,8 +235,10 @@ func (c *Client) Get(ctx context.Context, u *health.Upstream, r *protocol.Reques
 	resp.Outcome.Status = resp.Status
 	if resp.Err != nil {
 		cause := context.Cause(ctx)
-		if ctx.Err() != nil && cause != ErrSlowBody && cause != ErrIdleBody {
-			// The caller gave up, not the client: nothing to judge.
+		if ctx.Err() != nil && cause != ErrSlowBody && cause != ErrIdleBody && !errors.Is(cause, context.DeadlineExceeded) {
+			// The caller gave up, not the client: nothing to judge. (A
+			// caller's deadline that passed is a timeout of the
+			// upstream, judged below.)
 			resp.Cancelled = true
 			resp.Outcome.Failure = health.FailNone
 		}

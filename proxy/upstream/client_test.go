@@ -374,16 +374,43 @@ func TestSpoolFailureIsLocal(t *testing.T) {
 	}
 }
 
-// TestCancelledIsNotJudged: a request its caller gave up on is marked
-// cancelled, with no failure.
+// TestCancelledIsNotJudged: a request its caller cancelled is marked
+// cancelled, with no failure; one whose caller's deadline passed is a
+// timeout of the upstream; one that never got a slot is local.
 func TestCancelledIsNotJudged(t *testing.T) {
 	srv := server(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	c := newClient(t, Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	resp := c.Get(ctx, upstreamAt(t, srv.URL), request(t, "/example.com/m/@v/list"), Options{})
+	u := upstreamAt(t, srv.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	resp := c.Get(ctx, u, request(t, "/example.com/m/@v/list"), Options{})
 	if !resp.Cancelled || resp.Outcome.Failure != health.FailNone || resp.Err == nil {
-		t.Errorf("cancelled %v, failure %q, err %v", resp.Cancelled, resp.Outcome.Failure, resp.Err)
+		t.Errorf("cancelled: cancelled %v, failure %q, err %v", resp.Cancelled, resp.Outcome.Failure, resp.Err)
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	resp = c.Get(ctx, u, request(t, "/example.com/m/@v/list"), Options{})
+	if resp.Cancelled || resp.Outcome.Failure != health.FailTimeout {
+		t.Errorf("deadline: cancelled %v, failure %q, err %v; want a timeout", resp.Cancelled, resp.Outcome.Failure, resp.Err)
+	}
+
+	arrived := make(chan struct{}, 1)
+	held := server(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	})
+	u = upstreamAt(t, held.URL)
+	capped := newClient(t, Config{MaxPerUpstream: 1, SlotWait: time.Hour})
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go capped.Get(ctx, u, request(t, "/example.com/m/@v/list"), Options{})
+	<-arrived
+	short, cancelShort := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancelShort()
+	resp = capped.Get(short, u, request(t, "/example.com/m/@v/list"), Options{})
+	if !resp.Local || resp.Outcome.Failure != health.FailNone {
+		t.Errorf("no slot before the deadline: local %v, failure %q; want local, not judged", resp.Local, resp.Outcome.Failure)
 	}
 }
 
