@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gofailover/gofailover/cache"
@@ -92,10 +94,21 @@ func upstreamRow(st health.Status, share float64) statuspage.Upstream {
 	if st.LastError != nil {
 		u.LastError = st.LastError.Error()
 	}
-	if len(st.Stale) > 0 && u.LastError == "" {
-		u.LastError = "stale: its list lacks " + st.Stale[len(st.Stale)-1]
-	}
+	u.Why = why(st)
 	return u
+}
+
+// why says what, besides failures, ranks an upstream behind: a stale list
+// of the probe module, or a "not found" for what another upstream serves.
+func why(st health.Status) string {
+	var parts []string
+	if d := st.Denial; d != nil {
+		parts = append(parts, fmt.Sprintf("%s: answered %d for %s, which %s serves", d.Reason(), d.Status, d.Path, d.ServedBy))
+	}
+	if len(st.Stale) > 0 {
+		parts = append(parts, "stale: its list of the probe module lacks "+strings.Join(st.Stale, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // plotRange is one plotted range from the history, with a series for

@@ -212,3 +212,26 @@ func TestFaultToAlertToStatus(t *testing.T) {
 		t.Errorf("after recovery the sick mirror is %s", rep.Upstreams[0].State)
 	}
 }
+
+// TestUpstreamRowSaysWhy: the page says why a usable upstream is ranked
+// behind: a denial (misconfigured or stale) and a stale list.
+func TestUpstreamRowSaysWhy(t *testing.T) {
+	ups, err := health.NewUpstreams([]string{"https://a.example", "https://b.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := health.Status{Upstream: ups[1], State: health.StateDegraded,
+		Denial: &health.Denial{Path: "/example.com/m/@v/list", Status: 403, ServedBy: "https://a.example"},
+		Stale:  []string{"v1.2.0"}}
+	want := "misconfigured: answered 403 for /example.com/m/@v/list, which https://a.example serves; stale: its list of the probe module lacks v1.2.0"
+	if got := upstreamRow(st, 0).Why; got != want {
+		t.Errorf("Why = %q, want %q", got, want)
+	}
+	st.Denial.Status, st.Stale = 404, nil
+	if got := upstreamRow(st, 0).Why; got != "stale: answered 404 for /example.com/m/@v/list, which https://a.example serves" {
+		t.Errorf("Why = %q", got)
+	}
+	if got := upstreamRow(health.Status{Upstream: ups[0]}, 0).Why; got != "" {
+		t.Errorf("Why of a healthy upstream = %q", got)
+	}
+}

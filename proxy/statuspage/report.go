@@ -72,6 +72,11 @@ type Upstream struct {
 	ErrorRate float64 `json:"error_rate"`
 	// ConsecutiveFailures counts failures since the last success.
 	ConsecutiveFailures int `json:"consecutive_failures,omitempty"`
+	// Why says what, besides failures, ranks the upstream behind its
+	// peers: its list of the probe module is stale, or it says "not found"
+	// for what another upstream serves (misconfigured or stale). Empty
+	// when nothing does.
+	Why string `json:"why,omitempty"`
 	// LastError describes the latest failure, at LastErrorAt.
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`

@@ -49,6 +49,11 @@ func WriteText(w io.Writer, r Report) error {
 	}
 	tw.Flush()
 	for _, u := range r.Upstreams {
+		if u.Why != "" {
+			fmt.Fprintf(&b, "  %s: %s\n", termSafe(u.Name), termSafe(oneLine(u.Why, 160)))
+		}
+	}
+	for _, u := range r.Upstreams {
 		if u.Preferred {
 			b.WriteString("* the preferred upstream: first in the configured order\n")
 			break

@@ -50,6 +50,7 @@ type upstreamRow struct {
 	Preferred                 bool
 	Private                   bool
 	State, StateClass         string
+	Why                       string
 	Since, SinceFull, For     string
 	Until                     string
 	Score, P50, P95, P99      string
@@ -370,6 +371,7 @@ func newUpstreamRow(u Upstream, color string, now time.Time) upstreamRow {
 			row.ErrorClass = "warn"
 		}
 	}
+	row.Why = oneLine(u.Why, 120)
 	if u.LastError != "" {
 		row.LastError = oneLine(u.LastError, 90)
 		row.LastErrorFull = u.LastError
