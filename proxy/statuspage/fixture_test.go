@@ -40,7 +40,7 @@ func sampleReport() Report {
 			},
 			{
 				Name: mirrorC, State: "degraded", Since: now.Add(-47 * time.Minute),
-				Why: "stale: answered 404 for /golang.org/x/text/@v/v0.20.0.info, which https://mirror-a.example.com serves",
+				Why:     "stale: answered 404 for /golang.org/x/text/@v/v0.20.0.info, which https://mirror-a.example.com serves",
 				Samples: 130, Score: 0.31, P50: 0.18, P95: 0.52, P99: 0.95, ErrorRate: 0.05,
 				LastError: "dial tcp 10.0.0.7:443: connection refused", LastErrorAt: now.Add(-5 * time.Minute),
 				TrafficShare: 0.12, Requests: 1409, Failures: 70,
