@@ -198,7 +198,7 @@ func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
 // clock.
 func testProber(t *testing.T, cfg health.ProbeConfig, ccfg upstream.Config, urls ...string) (*health.Prober, *health.Pool, []*health.Upstream, *health.FakeClock) {
 	t.Helper()
-	ups, err := health.NewUpstreams(urls)
+	ups, err := health.NewUpstreams(urls, health.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,13 +430,13 @@ func TestProbeHTTPNoSlot(t *testing.T) {
 		close(arrived)
 		<-r.Context().Done()
 	})
-	ups, err := health.NewUpstreams([]string{m.srv.URL})
+	ups, err := health.NewUpstreams([]string{m.srv.URL}, health.Limits{MaxInFlight: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := &health.FakeClock{}
 	pool := health.NewPool(ups, health.Config{}, clock)
-	client := upstream.New(upstream.Config{MaxPerUpstream: 1, SlotWait: 20 * ms, TempDir: t.TempDir()})
+	client := upstream.New(upstream.Config{SlotWait: 20 * ms, TempDir: t.TempDir()})
 	p := health.NewProber(pool, testProbeConfig(), client, clock)
 
 	req, err := protocol.ParseRequest(held)
@@ -516,7 +516,7 @@ func TestProbeHTTPTimesWithSystemClock(t *testing.T) {
 		time.Sleep(20 * ms)
 		io.WriteString(w, "v1.1.0\n")
 	})
-	ups, err := health.NewUpstreams([]string{m.srv.URL})
+	ups, err := health.NewUpstreams([]string{m.srv.URL}, health.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

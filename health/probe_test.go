@@ -256,7 +256,7 @@ func (fakeRequester) Request(ctx context.Context, u *Upstream, path string) (Out
 // whose requests go to the fake mirrors, with a fake clock.
 func testProber(t *testing.T, cfg ProbeConfig, urls ...string) (*Prober, *Pool, []*Upstream, *FakeClock) {
 	t.Helper()
-	ups, err := NewUpstreams(urls)
+	ups, err := NewUpstreams(urls, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

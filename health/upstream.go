@@ -11,12 +11,16 @@
 package health
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
-// Upstream is one mirror in the pool.
+// Upstream is one mirror: who it is, and how much may be asked of it at
+// once. What is known of its health is a Pool's.
 type Upstream struct {
 	// Name identifies the upstream in logs, metrics and status: its URL
 	// without credentials.
@@ -25,11 +29,53 @@ type Upstream struct {
 	URL *url.URL
 	// Rank is the user's preference order, 0 for the most preferred.
 	Rank int
+
+	// slots holds a token per request in flight (Acquire); nil: no cap.
+	slots chan struct{}
 }
 
-// NewUpstreams parses mirror base URLs, in preference order, into upstreams.
-// Each must be an absolute http or https URL.
-func NewUpstreams(rawURLs []string) ([]*Upstream, error) {
+// Limits bound what is asked of each upstream at once.
+type Limits struct {
+	// MaxInFlight caps the requests in flight to each upstream (see
+	// Upstream.Acquire). Zero means no cap.
+	MaxInFlight int
+}
+
+// ErrBusy reports a request not made because the upstream already had as
+// many requests in flight as Limits.MaxInFlight allows. It says nothing
+// about the upstream's health.
+var ErrBusy = errors.New("upstream at its concurrent request limit")
+
+// Acquire takes one of u's request slots, waiting up to wait for one, and
+// returns the function that gives it back. It fails with ErrBusy when none
+// came free in time, and with ctx's error when ctx ended first.
+func (u *Upstream) Acquire(ctx context.Context, wait time.Duration) (release func(), err error) {
+	if u.slots == nil {
+		return func() {}, nil
+	}
+	select {
+	case u.slots <- struct{}{}:
+		return u.release, nil
+	default:
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case u.slots <- struct{}{}:
+		return u.release, nil
+	case <-timer.C:
+		return nil, fmt.Errorf("%s: %w (%d) for %v", u.Name, ErrBusy, cap(u.slots), wait)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: waiting for a request slot: %w", u.Name, ctx.Err())
+	}
+}
+
+// release gives back a slot Acquire took.
+func (u *Upstream) release() { <-u.slots }
+
+// NewUpstreams parses mirror base URLs, in preference order, into upstreams
+// with the given limits. Each must be an absolute http or https URL.
+func NewUpstreams(rawURLs []string, limits Limits) ([]*Upstream, error) {
 	ups := make([]*Upstream, 0, len(rawURLs))
 	seen := make(map[string]bool, len(rawURLs))
 	for i, raw := range rawURLs {
@@ -42,7 +88,11 @@ func NewUpstreams(rawURLs []string) ([]*Upstream, error) {
 			return nil, fmt.Errorf("upstream %q is listed twice", name)
 		}
 		seen[name] = true
-		ups = append(ups, &Upstream{Name: name, URL: u, Rank: i})
+		up := &Upstream{Name: name, URL: u, Rank: i}
+		if limits.MaxInFlight > 0 {
+			up.slots = make(chan struct{}, limits.MaxInFlight)
+		}
+		ups = append(ups, up)
 	}
 	return ups, nil
 }

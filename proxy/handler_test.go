@@ -56,7 +56,7 @@ func serveHandler(tb testing.TB, cfg proxy.Config, upstreamURLs ...string) (*htt
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ups, err := health.NewUpstreams(upstreamURLs)
+	ups, err := health.NewUpstreams(upstreamURLs, health.Limits{})
 	if err != nil {
 		tb.Fatal(err)
 	}

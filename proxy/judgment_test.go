@@ -43,7 +43,7 @@ func newPoolRig(t *testing.T, db *mirrortest.SumDB, private string, urls ...stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	ups, err := health.NewUpstreams(urls)
+	ups, err := health.NewUpstreams(urls, health.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/upstream"
 )
@@ -33,7 +34,12 @@ func TestConcurrentRequestsPerUpstreamAreCapped(t *testing.T) {
 	}))
 	t.Cleanup(mirror.Close)
 
-	srv, _, _ := serveHandler(t, proxy.Config{Client: upstream.New(upstream.Config{MaxPerUpstream: 2, SlotWait: 10 * time.Second})}, mirror.URL)
+	ups, err := health.NewUpstreams([]string{mirror.URL}, health.Limits{MaxInFlight: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _, _ := serveHandler(t, proxy.Config{Router: health.Static(ups),
+		Client: upstream.New(upstream.Config{SlotWait: 10 * time.Second})})
 
 	var wg sync.WaitGroup
 	for i := range 6 {

@@ -27,7 +27,7 @@ func TestTrafficLeavesSlowedPreferredUpstream(t *testing.T) {
 	other := mirrortest.NewMirror(nil, mods...)
 	t.Cleanup(preferred.Close)
 	t.Cleanup(other.Close)
-	ups, err := health.NewUpstreams([]string{preferred.URL(), other.URL()})
+	ups, err := health.NewUpstreams([]string{preferred.URL(), other.URL()}, health.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func TestFullCacheDiskIsNotTheUpstreamsFault(t *testing.T) {
 	a, b := mirrortest.NewMirror(nil, mods...), mirrortest.NewMirror(nil, mods...)
 	t.Cleanup(a.Close)
 	t.Cleanup(b.Close)
-	ups, err := health.NewUpstreams([]string{a.URL(), b.URL()})
+	ups, err := health.NewUpstreams([]string{a.URL(), b.URL()}, health.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

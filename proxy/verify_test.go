@@ -32,7 +32,7 @@ type recordingRouter struct {
 
 func newRecordingRouter(t *testing.T, urls ...string) *recordingRouter {
 	t.Helper()
-	ups, err := health.NewUpstreams(urls)
+	ups, err := health.NewUpstreams(urls, health.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -325,7 +325,7 @@ func (c *Config) resolvePrivate(goEnv goEnvFunc) error {
 		}
 		c.Private = strings.Join(patterns, ",")
 	}
-	if _, err := health.NewUpstreams(c.PrivateUpstreams); err != nil {
+	if _, err := health.NewUpstreams(c.PrivateUpstreams, health.Limits{}); err != nil {
 		return configErrorf("%sPRIVATE_UPSTREAMS: %v", envPrefix, err)
 	}
 	for _, p := range c.PrivateUpstreams {
@@ -348,7 +348,7 @@ func (c *Config) resolveUpstreams(goEnv goEnvFunc) error {
 		}
 		c.Upstreams = list
 	}
-	if _, err := health.NewUpstreams(c.Upstreams); err != nil {
+	if _, err := health.NewUpstreams(c.Upstreams, health.Limits{}); err != nil {
 		return configErrorf("%sUPSTREAMS: %v", envPrefix, err)
 	}
 	return nil
@@ -424,8 +424,12 @@ func (c *Config) clientConfig() upstream.Config {
 		FirstByteTimeout: c.FirstByteTimeout,
 		IdleTimeout:      c.IdleTimeout,
 		MinBodyRate:      rate,
-		MaxPerUpstream:   c.UpstreamMaxConcurrency,
 	}
+}
+
+// limits returns what may be asked of each upstream at once.
+func (c *Config) limits() health.Limits {
+	return health.Limits{MaxInFlight: c.UpstreamMaxConcurrency}
 }
 
 // probeConfig returns the background probes' configuration.

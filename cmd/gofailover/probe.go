@@ -133,14 +133,14 @@ func parseProbeCheck(fs *flag.FlagSet, args, environ []string, goEnv goEnvFunc) 
 	}
 	var ups []*health.Upstream
 	if len(urls) > 0 {
-		if ups, err = health.NewUpstreams(urls); err != nil {
+		if ups, err = health.NewUpstreams(urls, cfg.limits()); err != nil {
 			return nil, configErrorf("probe: %v", err)
 		}
 	} else {
 		if err := cfg.resolveUpstreams(goEnv); err != nil {
 			return nil, err
 		}
-		if ups, err = health.NewUpstreams(cfg.Upstreams); err != nil {
+		if ups, err = health.NewUpstreams(cfg.Upstreams, cfg.limits()); err != nil {
 			return nil, configErrorf("%sUPSTREAMS: %v", envPrefix, err)
 		}
 	}

@@ -80,11 +80,11 @@ type server struct {
 
 // newServer opens the store, binds the listener and wires the handler.
 func newServer(cfg *Config, log *slog.Logger) (*server, error) {
-	upstreams, err := health.NewUpstreams(cfg.Upstreams)
+	upstreams, err := health.NewUpstreams(cfg.Upstreams, cfg.limits())
 	if err != nil {
 		return nil, configErrorf("%sUPSTREAMS: %v", envPrefix, err)
 	}
-	privateUpstreams, err := health.NewUpstreams(cfg.PrivateUpstreams)
+	privateUpstreams, err := health.NewUpstreams(cfg.PrivateUpstreams, cfg.limits())
 	if err != nil {
 		return nil, configErrorf("%sPRIVATE_UPSTREAMS: %v", envPrefix, err)
 	}

@@ -71,7 +71,7 @@ func TestFaultToAlertToStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ups, err := health.NewUpstreams([]string{sick.URL(), good.URL()})
+	ups, err := health.NewUpstreams([]string{sick.URL(), good.URL()}, health.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestFaultToAlertToStatus(t *testing.T) {
 // TestUpstreamRowSaysWhy: the page says why a usable upstream is ranked
 // behind: a denial (misconfigured or stale) and a stale list.
 func TestUpstreamRowSaysWhy(t *testing.T) {
-	ups, err := health.NewUpstreams([]string{"https://a.example", "https://b.example"})
+	ups, err := health.NewUpstreams([]string{"https://a.example", "https://b.example"}, health.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.ups, err = health.NewUpstreams([]string{r.bad.URL(), r.good.URL()})
+	r.ups, err = health.NewUpstreams([]string{r.bad.URL(), r.good.URL()}, health.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

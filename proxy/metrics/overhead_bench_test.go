@@ -34,7 +34,7 @@ func newHitServer(b *testing.B, m *mirrortest.Mirror, on bool, paths ...string) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	ups, err := health.NewUpstreams([]string{m.URL()})
+	ups, err := health.NewUpstreams([]string{m.URL()}, health.Limits{})
 	if err != nil {
 		b.Fatal(err)
 	}

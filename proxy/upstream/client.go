@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofailover/gofailover/health"
@@ -45,11 +44,9 @@ type Config struct {
 	MinBodyRate int64
 	// BodyGrace is how long a body may take before the floor applies.
 	BodyGrace time.Duration
-	// MaxPerUpstream caps the requests in flight to each upstream; a
-	// request that finds no free slot within SlotWait is not made
-	// (ErrBusy). Zero means no cap.
-	MaxPerUpstream int
-	// SlotWait is how long a request waits for a free slot.
+	// SlotWait is how long a request waits for one of the upstream's
+	// request slots (health.Limits) before it is not made
+	// (health.ErrBusy).
 	SlotWait time.Duration
 	// TempDir is where Probe writes the zips it checks; empty means
 	// os.TempDir().
@@ -68,9 +65,6 @@ type Config struct {
 type Client struct {
 	cfg  Config
 	http *http.Client
-
-	mu    sync.Mutex
-	slots map[*health.Upstream]chan struct{}
 }
 
 // New returns a Client. It honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY, and
@@ -113,7 +107,6 @@ func New(cfg Config) *Client {
 				return http.ErrUseLastResponse
 			},
 		},
-		slots: make(map[*health.Upstream]chan struct{}),
 	}
 }
 
@@ -166,7 +159,7 @@ type Response struct {
 	// for a definitive answer.
 	Err error
 	// Local reports a request that failed here, not at the upstream: it
-	// was never sent (no request slot was free in time, ErrBusy, or the
+	// was never sent (no request slot was free in time, health.ErrBusy, or the
 	// caller's context ended while it waited for one), or the spool could
 	// not hold the body (a *SpoolError). It says nothing about the
 	// upstream.
@@ -187,10 +180,6 @@ func (r *Response) OK() bool { return r.Err == nil && r.Status == http.StatusOK 
 func (r *Response) Definitive() bool {
 	return r.Err == nil && r.Status != http.StatusOK && r.Status != 0
 }
-
-// ErrBusy reports a request not made because the upstream already had as
-// many requests in flight as Config.MaxPerUpstream allows.
-var ErrBusy = errors.New("upstream at its concurrent request limit")
 
 // ErrSlowBody reports a body abandoned for arriving slower than the floor.
 var ErrSlowBody = errors.New("upstream body arrived slower than the floor")
@@ -219,7 +208,7 @@ func (c *Client) Get(ctx context.Context, u *health.Upstream, r *protocol.Reques
 		path = opt.Path
 	}
 	resp := &Response{Outcome: health.Outcome{Probe: opt.Probe, Path: r.Path}}
-	release, err := c.acquire(ctx, u)
+	release, err := u.Acquire(ctx, c.cfg.SlotWait)
 	if err != nil {
 		// Nothing was sent: it says nothing about the upstream.
 		resp.Err, resp.Local = err, true
@@ -380,36 +369,6 @@ func (e *writeErrors) Write(p []byte) (int, error) {
 		e.err = err
 	}
 	return n, err
-}
-
-// acquire takes one of u's request slots, waiting up to SlotWait for one,
-// and returns the function that gives it back.
-func (c *Client) acquire(ctx context.Context, u *health.Upstream) (release func(), err error) {
-	if c.cfg.MaxPerUpstream <= 0 {
-		return func() {}, nil
-	}
-	c.mu.Lock()
-	slots := c.slots[u]
-	if slots == nil {
-		slots = make(chan struct{}, c.cfg.MaxPerUpstream)
-		c.slots[u] = slots
-	}
-	c.mu.Unlock()
-	select {
-	case slots <- struct{}{}:
-		return func() { <-slots }, nil
-	default:
-	}
-	timer := time.NewTimer(c.cfg.SlotWait)
-	defer timer.Stop()
-	select {
-	case slots <- struct{}{}:
-		return func() { <-slots }, nil
-	case <-timer.C:
-		return nil, fmt.Errorf("%s: %w (%d) for %v", u.Name, ErrBusy, c.cfg.MaxPerUpstream, c.cfg.SlotWait)
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%s: waiting for a request slot: %w", u.Name, ctx.Err())
-	}
 }
 
 // readReason returns the first line of a short error body.

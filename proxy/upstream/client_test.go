@@ -332,8 +332,8 @@ func TestConcurrencyCap(t *testing.T) {
 		<-release
 		fmt.Fprint(w, goodInfo)
 	})
-	c := newClient(t, Config{MaxPerUpstream: 1, SlotWait: 50 * time.Millisecond})
-	u := upstreamAt(t, srv.URL)
+	c := newClient(t, Config{SlotWait: 50 * time.Millisecond})
+	u := cappedUpstream(t, srv.URL)
 	first := make(chan *Response)
 	go func() {
 		first <- c.Get(context.Background(), u, request(t, "/example.com/m/@v/v1.0.0.info"), Options{})
@@ -342,7 +342,7 @@ func TestConcurrencyCap(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	resp := c.Get(context.Background(), u, request(t, "/example.com/m/@v/v1.0.0.info"), Options{})
-	if !errors.Is(resp.Err, ErrBusy) || !resp.Local || resp.Outcome.Failure != health.FailNone {
+	if !errors.Is(resp.Err, health.ErrBusy) || !resp.Local || resp.Outcome.Failure != health.FailNone {
 		t.Errorf("second request: err %v, local %v, failure %q; want ErrBusy, local, no failure", resp.Err, resp.Local, resp.Outcome.Failure)
 	}
 	close(release)
@@ -400,8 +400,8 @@ func TestCancelledIsNotJudged(t *testing.T) {
 		arrived <- struct{}{}
 		<-r.Context().Done()
 	})
-	u = upstreamAt(t, held.URL)
-	capped := newClient(t, Config{MaxPerUpstream: 1, SlotWait: time.Hour})
+	u = cappedUpstream(t, held.URL)
+	capped := newClient(t, Config{SlotWait: time.Hour})
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
 	go capped.Get(ctx, u, request(t, "/example.com/m/@v/list"), Options{})

@@ -54,6 +54,17 @@ func upstreamAt(t *testing.T, raw string) *health.Upstream {
 	return &health.Upstream{Name: u.Redacted(), URL: u}
 }
 
+// cappedUpstream returns an upstream with the given base URL and at most
+// one request in flight.
+func cappedUpstream(t *testing.T, raw string) *health.Upstream {
+	t.Helper()
+	ups, err := health.NewUpstreams([]string{raw}, health.Limits{MaxInFlight: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ups[0]
+}
+
 // request parses a protocol path.
 func request(t *testing.T, path string) *protocol.Request {
 	t.Helper()
