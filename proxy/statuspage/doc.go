@@ -36,6 +36,7 @@
 //	    "p50_seconds": 0.06, "p95_seconds": 0.14, "p99_seconds": 0.3, // time to first byte
 //	    "error_rate": 0.004,                      // failures in the health window
 //	    "consecutive_failures": 0,                // left out when 0
+//	    "why": "stale: answered 404 for /m/@v/list, which https://b serves", // what else ranks it behind; left out when nothing
 //	    "last_error": "timeout awaiting response headers",
 //	    "last_error_at": "2026-03-10T11:40:02Z",
 //	    "traffic_share": 0.93,                    // share of upstream requests over the health window
