@@ -8,9 +8,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -69,7 +68,7 @@ func newMirror(t *testing.T) *mirror {
 	t.Helper()
 	m := &mirror{overrides: map[string]http.HandlerFunc{}, hits: map[string]int{}}
 	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
-	m.srv.Config.ErrorLog = quietLog()
+	m.srv.Config.ErrorLog = mirrortest.QuietLog()
 	t.Cleanup(m.srv.Close)
 	return m
 }
@@ -170,28 +169,6 @@ func stall(w http.ResponseWriter, r *http.Request) {
 	w.(http.Flusher).Flush()
 	<-r.Context().Done()
 }
-
-// hangUp closes the connection without an answer.
-func hangUp(w http.ResponseWriter, r *http.Request) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err == nil {
-		conn.Close()
-	}
-}
-
-// closedURL returns the URL of a 127.0.0.1 port nothing listens on.
-func closedURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
-}
-
-func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
 
 // testProber returns a prober of a pool over the given upstream URLs,
 // whose requests a real upstream client with ccfg makes, with a fake
@@ -326,7 +303,7 @@ func TestProbeHTTPFailures(t *testing.T) {
 			want: kinds{none, health.FailTimeout, none}, skipped: [3]bool{false, false, true}, errSubstr: "deadline exceeded"},
 		{name: "body stalls", path: pathList, h: stall, timeout: 100 * ms,
 			want: kinds{none, health.FailTimeout, none}, status: 200, errSubstr: "deadline exceeded"},
-		{name: "connection closed", path: pathSupported, h: hangUp,
+		{name: "connection closed", path: pathSupported, h: mirrortest.HangUp,
 			want: kinds{health.FailReset, none, none}, skipped: [3]bool{false, true, true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -482,7 +459,7 @@ func TestProbeHTTPRetryAfterHoldsUpstream(t *testing.T) {
 
 func TestProbeHTTPRefused(t *testing.T) {
 	good := newMirror(t)
-	closed := strings.Replace(closedURL(t), "http://", "http://user:secret@", 1)
+	closed := strings.Replace(mirrortest.ClosedURL(t), "http://", "http://user:secret@", 1)
 	p, pool, ups, _ := testProber(t, testProbeConfig(), upstream.Config{}, closed, good.srv.URL)
 	res := p.ProbeOnce(context.Background())
 	bad := res[0]

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -115,18 +114,6 @@ func fixture(t *testing.T) ([]*mirrortest.Module, *mirrortest.SumDB, *mirrortest
 	return mods, db, m
 }
 
-// closedPortURL returns the URL of a port nothing listens on.
-func closedPortURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
-}
-
 func TestServesEveryEndpointThenHitsCache(t *testing.T) {
 	mods, _, mirror := fixture(t)
 	r := newRig(t, mirror.URL())
@@ -216,7 +203,7 @@ func TestFetchesOnlyWhatIsAsked(t *testing.T) {
 
 func TestFirstUpstreamDeadSecondServes(t *testing.T) {
 	_, _, mirror := fixture(t)
-	r := newRig(t, closedPortURL(t), mirror.URL())
+	r := newRig(t, mirrortest.ClosedURL(t), mirror.URL())
 	resp, body := r.get(t, "/example.com/lib/@v/v1.1.0.zip")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s: %s", resp.Status, body)
@@ -282,7 +269,7 @@ func TestNotFoundWhateverMixOfRefusals(t *testing.T) {
 
 func TestNotFoundWinsOverFailure(t *testing.T) {
 	_, _, mirror := fixture(t)
-	r := newRig(t, closedPortURL(t), mirror.URL())
+	r := newRig(t, mirrortest.ClosedURL(t), mirror.URL())
 	if resp, body := r.get(t, "/example.com/nosuch/@v/list"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("%s: %s, want 404", resp.Status, body)
 	}
@@ -291,7 +278,7 @@ func TestNotFoundWinsOverFailure(t *testing.T) {
 func TestTotalOutageIs502NamingEachUpstream(t *testing.T) {
 	_, _, bad := fixture(t)
 	bad.SetFault(mirrortest.Status(503))
-	dead := closedPortURL(t)
+	dead := mirrortest.ClosedURL(t)
 	r := newRig(t, dead, bad.URL())
 	resp, body := r.get(t, "/example.com/lib/@v/v1.1.0.info")
 	if resp.StatusCode != http.StatusBadGateway {

@@ -39,32 +39,19 @@ type poolRig struct {
 
 func newPoolRig(t *testing.T, db *mirrortest.SumDB, private string, urls ...string) *poolRig {
 	t.Helper()
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ups, err := health.NewUpstreams(urls, health.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := health.NewPool(ups, health.Config{}, nil)
 	client := upstream.New(upstream.Config{ConnectTimeout: time.Second, FirstByteTimeout: 5 * time.Second, TempDir: t.TempDir()})
-	cfg := proxy.Config{Store: store, Router: pool, Client: client, Private: private,
-		Logger: slog.New(slog.DiscardHandler)}
+	cfg := proxy.Config{Router: pool, Client: client, Private: private, Logger: slog.New(slog.DiscardHandler)}
 	if db != nil {
 		if cfg.SumDB, err = checksum.ParseDatabase(db.VerifierKey, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := proxy.New(ctx, cfg)
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		h.Wait()
-		store.Close()
-	})
+	srv, _, store := serveHandler(t, cfg)
 	return &poolRig{srv: srv, pool: pool, ups: ups, store: store, client: client}
 }
 

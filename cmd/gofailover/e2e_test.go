@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -172,7 +171,7 @@ func TestGoCommandSurvivesRestartOffline(t *testing.T) {
 	})
 	mirror.Close()
 	t.Run("offline after restart", func(t *testing.T) {
-		goDownloadAndGet(t, startServer(t, cacheDir, db, []string{closedPort(t)}), db, mods)
+		goDownloadAndGet(t, startServer(t, cacheDir, db, []string{mirrortest.ClosedURL(t)}), db, mods)
 	})
 }
 
@@ -180,18 +179,7 @@ func TestGoCommandFirstUpstreamDead(t *testing.T) {
 	mods, db := fixtures(t)
 	mirror := mirrortest.NewMirror(db, mods...)
 	defer mirror.Close()
-	goDownloadAndGet(t, startServer(t, t.TempDir(), db, []string{closedPort(t), mirror.URL()}), db, mods)
-}
-
-// closedPort returns the URL of a loopback port nothing listens on.
-func closedPort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return "http://" + ln.Addr().String()
+	goDownloadAndGet(t, startServer(t, t.TempDir(), db, []string{mirrortest.ClosedURL(t), mirror.URL()}), db, mods)
 }
 
 // TestMetricsServed: /metrics of a running gofailover counts the go
@@ -222,7 +210,7 @@ func TestStatusServed(t *testing.T) {
 	mods, db := fixtures(t)
 	m := mirrortest.NewMirror(db, mods...)
 	defer m.Close()
-	dead := closedPort(t)
+	dead := mirrortest.ClosedURL(t)
 	url := startServer(t, t.TempDir(), db, []string{dead, m.URL()}, "GOFAILOVER_PROBE_INTERVAL=50ms")
 	goDownloadAndGet(t, url, db, mods)
 

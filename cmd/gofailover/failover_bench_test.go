@@ -42,7 +42,7 @@ func BenchmarkFailover(b *testing.B) {
 
 	srvs := []*server{
 		launchServer(b, b.TempDir(), db, []string{preferred.URL(), good.URL()}),
-		launchServer(b, b.TempDir(), db, []string{closedPort(b), good.URL()}),
+		launchServer(b, b.TempDir(), db, []string{mirrortest.ClosedURL(b), good.URL()}),
 		launchServer(b, b.TempDir(), db, []string{blackhole.URL(), good.URL()}),
 	}
 	healthy, dead, hole := srvs[0].url(), srvs[1].url(), srvs[2].url()

@@ -185,7 +185,7 @@ func TestProbeJSON(t *testing.T) {
 	mods, db := fixtures(t)
 	good := startMirror(t, db, mods, mirrortest.Healthy())
 	stale := startMirror(t, db, mods, mirrortest.StaleList())
-	dead := closedPort(t)
+	dead := mirrortest.ClosedURL(t)
 
 	out, errOut, code := runProbe(t, probeEnv(db), "--json", "--interval", "0s", good.URL(), stale.URL(), dead)
 	if code != exitProbeDegraded {
@@ -273,7 +273,7 @@ func TestProbeAllHealthyHidesCredentials(t *testing.T) {
 // not its password.
 func TestProbeCredentialsInErrors(t *testing.T) {
 	_, db := fixtures(t)
-	dead := strings.Replace(closedPort(t), "http://", "http://user:secret@", 1)
+	dead := strings.Replace(mirrortest.ClosedURL(t), "http://", "http://user:secret@", 1)
 	out, errOut, code := runProbe(t, probeEnv(db), "--rounds=1", dead)
 	if code != exitProbeUnusable || strings.Contains(out+errOut, "secret") || !strings.Contains(out, "refused") {
 		t.Errorf("exit status %d, output:\n%s%s", code, out, errOut)
@@ -283,7 +283,7 @@ func TestProbeCredentialsInErrors(t *testing.T) {
 func TestProbeNoneUsable(t *testing.T) {
 	mods, db := fixtures(t)
 	hole := startMirror(t, db, mods, mirrortest.Blackhole())
-	dead := closedPort(t)
+	dead := mirrortest.ClosedURL(t)
 	out, errOut, code := runProbe(t, probeEnv(db, "GOFAILOVER_PROBE_TIMEOUT=200ms"), "--interval=0s", hole.URL(), dead)
 	if code != exitProbeUnusable {
 		t.Errorf("exit status %d, want %d; stderr: %s", code, exitProbeUnusable, errOut)
@@ -308,7 +308,7 @@ func TestProbeNoneUsable(t *testing.T) {
 func TestProbeBadArgumentsExitTwoWithOneLine(t *testing.T) {
 	_, db := fixtures(t)
 	// Nothing listens there; no test case gets as far as asking.
-	dead := closedPort(t)
+	dead := mirrortest.ClosedURL(t)
 	for _, tc := range []struct {
 		name string
 		env  []string

@@ -156,7 +156,7 @@ func TestProcessBadSettingsExitTwoWithOneLine(t *testing.T) {
 
 func TestProcessSecondOnSameCacheExitsTwo(t *testing.T) {
 	cacheDir := t.TempDir()
-	env := []string{"GOFAILOVER_UPSTREAMS=" + closedPort(t), "GOFAILOVER_CACHE_DIR=" + cacheDir}
+	env := []string{"GOFAILOVER_UPSTREAMS=" + mirrortest.ClosedURL(t), "GOFAILOVER_CACHE_DIR=" + cacheDir}
 	first := startProcess(t, env...)
 	if first.url == "" {
 		t.Fatalf("first process did not start:\n%s", first.stderr.String())
@@ -213,7 +213,7 @@ func TestProcessSIGTERMDrains(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM, want 0; stderr:\n%s", code, p.stderr.String())
 	}
 	mirror.Close()
-	again := startProcess(t, "GOFAILOVER_UPSTREAMS="+closedPort(t), "GOFAILOVER_CACHE_DIR="+cacheDir)
+	again := startProcess(t, "GOFAILOVER_UPSTREAMS="+mirrortest.ClosedURL(t), "GOFAILOVER_CACHE_DIR="+cacheDir)
 	if again.url == "" {
 		t.Fatalf("restart on the same cache failed:\n%s", again.stderr.String())
 	}
@@ -266,7 +266,7 @@ func TestProcessKilledWhileWritingZips(t *testing.T) {
 		midWrite := killWhenWriting(t, p, filepath.Join(cacheDir, "tmp"), delay)
 		p.wait(t)
 
-		check := startProcess(t, "GOFAILOVER_UPSTREAMS="+closedPort(t), "GOFAILOVER_CACHE_DIR="+cacheDir)
+		check := startProcess(t, "GOFAILOVER_UPSTREAMS="+mirrortest.ClosedURL(t), "GOFAILOVER_CACHE_DIR="+cacheDir)
 		if check.url == "" {
 			t.Fatalf("round %d: the cache did not reopen after SIGKILL:\n%s", round, check.stderr.String())
 		}
@@ -317,7 +317,7 @@ func killWhenWriting(t *testing.T, p *process, tmpDir string, delay time.Duratio
 }
 
 func TestProcessHealthcheckCommand(t *testing.T) {
-	p := startProcess(t, "GOFAILOVER_UPSTREAMS="+closedPort(t), "GOFAILOVER_CACHE_DIR="+t.TempDir())
+	p := startProcess(t, "GOFAILOVER_UPSTREAMS="+mirrortest.ClosedURL(t), "GOFAILOVER_CACHE_DIR="+t.TempDir())
 	if p.url == "" {
 		t.Fatalf("did not start:\n%s", p.stderr.String())
 	}
@@ -325,7 +325,7 @@ func TestProcessHealthcheckCommand(t *testing.T) {
 	if out, err := exec.Command(buildBinary(t), "healthcheck", "--listen", listen).CombinedOutput(); err != nil {
 		t.Errorf("healthcheck of a running server: %v\n%s", err, out)
 	}
-	out, err := exec.Command(buildBinary(t), "healthcheck", "--listen", strings.TrimPrefix(closedPort(t), "http://")).CombinedOutput()
+	out, err := exec.Command(buildBinary(t), "healthcheck", "--listen", strings.TrimPrefix(mirrortest.ClosedURL(t), "http://")).CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFailed {
 		t.Errorf("healthcheck of nothing: %v, want exit status 1\n%s", err, out)
 	}

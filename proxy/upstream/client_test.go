@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -152,7 +153,7 @@ func TestRedirectPolicy(t *testing.T) {
 		elsewhere.Add(1)
 		fmt.Fprint(w, "v1.0.0\n")
 	}))
-	otherTLS.Config.ErrorLog = quietLog()
+	otherTLS.Config.ErrorLog = mirrortest.QuietLog()
 	t.Cleanup(otherTLS.Close)
 
 	mirror := server(t, func(w http.ResponseWriter, r *http.Request) {

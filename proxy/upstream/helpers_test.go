@@ -1,9 +1,7 @@
 package upstream
 
 import (
-	"io"
-	"log"
-	"net"
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,33 +11,11 @@ import (
 	"github.com/gofailover/gofailover/proxy/protocol"
 )
 
-// hangUp closes the connection without an answer.
-func hangUp(w http.ResponseWriter, r *http.Request) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err == nil {
-		conn.Close()
-	}
-}
-
-// closedURL returns the URL of a 127.0.0.1 port nothing listens on.
-func closedURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
-}
-
-func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
-
 // server starts an httptest server with h, closed when the test ends.
 func server(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(h)
-	srv.Config.ErrorLog = quietLog()
+	srv.Config.ErrorLog = mirrortest.QuietLog()
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gofailover/gofailover/health"
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 	"io"
 	"net"
 	"net/http"
@@ -74,14 +75,14 @@ func TestClassifyReal(t *testing.T) {
 	}
 
 	t.Run("refused", func(t *testing.T) {
-		if got := classify(get(closedURL(t))); got != health.FailRefused {
+		if got := classify(get(mirrortest.ClosedURL(t))); got != health.FailRefused {
 			t.Errorf("got %q, want %q", got, health.FailRefused)
 		}
 	})
 	t.Run("untrusted certificate", func(t *testing.T) {
 		srv := httptest.NewTLSServer(http.NotFoundHandler())
 		defer srv.Close()
-		srv.Config.ErrorLog = quietLog()
+		srv.Config.ErrorLog = mirrortest.QuietLog()
 		if got := classify(get(srv.URL)); got != health.FailTLS {
 			t.Errorf("got %q, want %q", got, health.FailTLS)
 		}
@@ -94,7 +95,7 @@ func TestClassifyReal(t *testing.T) {
 		}
 	})
 	t.Run("closed without answer", func(t *testing.T) {
-		srv := httptest.NewServer(http.HandlerFunc(hangUp))
+		srv := httptest.NewServer(http.HandlerFunc(mirrortest.HangUp))
 		defer srv.Close()
 		if got := classify(get(srv.URL)); got != health.FailReset {
 			t.Errorf("got %q, want %q", got, health.FailReset)
