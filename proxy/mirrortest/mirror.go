@@ -260,13 +260,7 @@ func (m *Mirror) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case KindSlow:
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			panic(http.ErrAbortHandler)
-		case <-m.done:
-			panic(http.ErrAbortHandler)
-		}
+		m.await(r, t)
 	}
 
 	resp := m.respond(r, f.Kind == KindStaleList)
@@ -399,13 +393,7 @@ func (m *Mirror) trickle(w http.ResponseWriter, r *http.Request, resp response, 
 		// complete len/rate after the header.
 		due := start.Add(time.Duration(sent+n) * time.Second / time.Duration(rate))
 		t.Reset(time.Until(due))
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			panic(http.ErrAbortHandler)
-		case <-m.done:
-			panic(http.ErrAbortHandler)
-		}
+		m.await(r, t)
 		if _, err := w.Write(resp.body[sent : sent+n]); err != nil {
 			panic(http.ErrAbortHandler)
 		}
@@ -674,4 +662,16 @@ func (m *Mirror) respondSumDB(r *http.Request, rest string) response {
 	rec := httptest.NewRecorder()
 	m.db.Handler().ServeHTTP(rec, r2)
 	return response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+}
+
+// await waits for t to fire; when the client goes away or the Mirror
+// closes first, it drops the connection without an answer.
+func (m *Mirror) await(r *http.Request, t *time.Timer) {
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		panic(http.ErrAbortHandler)
+	case <-m.done:
+		panic(http.ErrAbortHandler)
+	}
 }
