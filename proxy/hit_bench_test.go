@@ -38,4 +38,3 @@ func BenchmarkServeHit(b *testing.B) {
 		}
 	}
 }
-
