@@ -166,7 +166,7 @@ func New(ctx context.Context, cfg Config) *Handler {
 	if cfg.SumDB != nil {
 		h.sums = checksum.New(checksum.Config{
 			DB:         *cfg.SumDB,
-			Store:      cfg.Store,
+			Store:      checksumStore{cfg.Store},
 			Sources:    h.sumdbSources,
 			BadContent: h.reportBadContent,
 			Logger:     cfg.Logger.With("component", "checksum"),

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/proxy/checksum"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
@@ -194,22 +193,57 @@ func (l *sourceList) get() []checksum.Source {
 // env is a verifier over a store, with its sources and reports.
 type env struct {
 	v       *checksum.Verifier
-	store   *cache.Store
+	store   *memStore
 	sources *sourceList
 	bad     *badReports
 }
 
-func openStore(t *testing.T) *cache.Store {
-	t.Helper()
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return store
+// memStore is a checksum.Store in memory; a verifier made anew over the
+// same memStore is a restart.
+type memStore struct {
+	mu       sync.Mutex
+	values   map[string][]byte
+	verified map[string][]byte
 }
 
-func newEnv(t *testing.T, db *mirrortest.SumDB, store *cache.Store, srcs ...checksum.Source) *env {
+func openStore(*testing.T) *memStore {
+	return &memStore{values: map[string][]byte{}, verified: map[string][]byte{}}
+}
+
+func (m *memStore) ReadValue(name string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return bytes.Clone(m.values[name]), nil
+}
+
+func (m *memStore) SwapValue(name string, old, new []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !bytes.Equal(m.values[name], old) {
+		return fmt.Errorf("%s: %w", name, checksum.ErrConflict)
+	}
+	m.values[name] = bytes.Clone(new)
+	return nil
+}
+
+func (m *memStore) ReadVerified(key string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.verified[key]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", key, checksum.ErrNotFound)
+	}
+	return bytes.Clone(b), nil
+}
+
+func (m *memStore) PutVerified(key string, data []byte, _ string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.verified[key] = bytes.Clone(data)
+	return nil
+}
+
+func newEnv(t *testing.T, db *mirrortest.SumDB, store *memStore, srcs ...checksum.Source) *env {
 	t.Helper()
 	d, err := checksum.ParseDatabase(db.VerifierKey, nil)
 	if err != nil {

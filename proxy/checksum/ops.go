@@ -3,18 +3,13 @@ package checksum
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb"
-
-	"github.com/gofailover/gofailover/cache"
 )
 
 // clientOps gives one sumdb.Client its I/O: remote reads from one source,
@@ -70,7 +65,7 @@ func (o *clientOps) ReadConfig(file string) ([]byte, error) {
 // WriteConfig moves the latest verified tree head forward, atomically.
 func (o *clientOps) WriteConfig(file string, old, new []byte) error {
 	err := o.v.cfg.Store.SwapValue(configKey(file), old, new)
-	if errors.Is(err, cache.ErrConflict) {
+	if errors.Is(err, ErrConflict) {
 		return sumdb.ErrWriteConflict
 	}
 	return err
@@ -79,21 +74,12 @@ func (o *clientOps) WriteConfig(file string, old, new []byte) error {
 // ReadCache returns a tile or lookup the client verified earlier. Entries
 // the /sumdb/ pass-through stored without verification are not trusted.
 func (o *clientOps) ReadCache(file string) ([]byte, error) {
-	obj, err := o.v.cfg.Store.Open("/sumdb/" + file)
-	if err != nil {
-		return nil, err
-	}
-	defer obj.Close()
-	if !obj.Verified || obj.Status != http.StatusOK {
-		return nil, fmt.Errorf("%s: not verified", file)
-	}
-	return io.ReadAll(obj.Body)
+	return o.v.cfg.Store.ReadVerified("/sumdb/" + file)
 }
 
 // WriteCache stores a tile or lookup the client has verified.
 func (o *clientOps) WriteCache(file string, data []byte) {
-	meta := cache.Meta{Status: http.StatusOK, Immutable: true, Verified: true, Upstream: o.src.Name()}
-	if err := o.v.cfg.Store.PutBytes("/sumdb/"+file, meta, data); err != nil {
+	if err := o.v.cfg.Store.PutVerified("/sumdb/"+file, data, o.src.Name()); err != nil {
 		o.v.log.Warn("storing verified checksum database data failed", "file", file, "err", err)
 	}
 }

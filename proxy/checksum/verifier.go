@@ -19,8 +19,6 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb"
 	"golang.org/x/mod/sumdb/dirhash"
-
-	"github.com/gofailover/gofailover/cache"
 )
 
 // ErrNotInDatabase reports that the checksum database has no record of a
@@ -65,13 +63,37 @@ type Source interface {
 	ReadRemote(ctx context.Context, path string) ([]byte, error)
 }
 
-// Store is the part of the cache the verifier keeps its state in.
+// Store is where the verifier keeps what it trusts: the latest verified
+// signed tree head (a value that only moves forward, behind a
+// compare-and-swap) and the tiles and lookups it verified, under the keys
+// the /sumdb/ pass-through serves them by ("/sumdb/<name>/<path>").
 type Store interface {
-	Open(key string) (*cache.Object, error)
-	PutBytes(key string, m cache.Meta, data []byte) error
+	// ReadValue returns the named value, or nil when it was never
+	// written.
 	ReadValue(name string) ([]byte, error)
+	// SwapValue replaces the named value with new if it equals old (an
+	// absent value equals an empty old), and returns an error wrapping
+	// ErrConflict otherwise.
 	SwapValue(name string, old, new []byte) error
+	// ReadVerified returns the answer stored under key if it was stored
+	// as verified; an error wrapping ErrNotFound when there is none, or
+	// ErrNotVerified when it was stored without verification.
+	ReadVerified(key string) ([]byte, error)
+	// PutVerified stores data under key as a verified, immutable answer
+	// that source served.
+	PutVerified(key string, data []byte, source string) error
 }
+
+// ErrNotFound reports that the Store holds nothing under a key.
+var ErrNotFound = errors.New("not stored")
+
+// ErrNotVerified reports that the Store holds an answer under a key that
+// was not stored as verified.
+var ErrNotVerified = errors.New("stored without verification")
+
+// ErrConflict reports that a SwapValue found another value than the old
+// one it was given.
+var ErrConflict = errors.New("stored value changed")
 
 // Config holds what a Verifier needs.
 type Config struct {
