@@ -456,3 +456,17 @@ func FuzzParseRetryAfter(f *testing.F) {
 		}
 	})
 }
+
+// TestHugeHeaderIsRefused: a response header over the bound is a failure,
+// not memory held.
+func TestHugeHeaderIsRefused(t *testing.T) {
+	srv := server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Junk", strings.Repeat("x", 2*maxHeaderBytes))
+		fmt.Fprint(w, goodInfo)
+	})
+	c := newClient(t, Config{})
+	resp := c.Get(context.Background(), upstreamAt(t, srv.URL), request(t, "/example.com/m/@v/v1.0.0.info"), Options{})
+	if resp.OK() || resp.Outcome.Failure == health.FailNone {
+		t.Errorf("a %d-byte header: OK %v, failure %q", 2*maxHeaderBytes, resp.OK(), resp.Outcome.Failure)
+	}
+}

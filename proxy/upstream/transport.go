@@ -10,6 +10,9 @@ import (
 	"time"
 )
 
+// maxHeaderBytes bounds an upstream's response header.
+const maxHeaderBytes = 64 << 10
+
 // defaultResolver resolves redirect targets.
 var defaultResolver = net.DefaultResolver
 
@@ -31,10 +34,13 @@ func newTransport(connect, firstByte time.Duration) *http.Transport {
 		ForceAttemptHTTP2:     true,
 		TLSHandshakeTimeout:   connect,
 		ResponseHeaderTimeout: firstByte,
-		ExpectContinueTimeout: time.Second,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       90 * time.Second,
+		// A mirror's header is a few hundred bytes; a hostile one must
+		// not hold megabytes of memory per request.
+		MaxResponseHeaderBytes: maxHeaderBytes,
+		ExpectContinueTimeout:  time.Second,
+		MaxIdleConns:           64,
+		MaxIdleConnsPerHost:    16,
+		IdleConnTimeout:        90 * time.Second,
 	}
 }
 
