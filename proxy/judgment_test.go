@@ -318,3 +318,26 @@ func TestPrivatePrefixesReachNoPublicMirror(t *testing.T) {
 		t.Errorf("a public list: %d %s", code, body)
 	}
 }
+
+// TestZipsAreCheckedWithoutVerification: with checksum verification off,
+// a mirror's junk zip and go.mod are still refused by the body checks, and
+// the next mirror's are served.
+func TestZipsAreCheckedWithoutVerification(t *testing.T) {
+	mods, _, first, second := verifyFixture(t)
+	first.SetFaults(mirrortest.HTML().OnSuffix(".zip"), mirrortest.HTML().OnSuffix(".mod"))
+	r := newPoolRig(t, nil, "", first.URL(), second.URL())
+	lib := mirrortest.Lookup(mods, "example.com/lib", "v1.1.0")
+	zipPath := "/example.com/lib/@v/v1.1.0.zip"
+	if code, body := r.get(t, zipPath); code != http.StatusOK || body != string(lib.Zip) {
+		t.Errorf("zip: %d, %d bytes; want the good mirror's %d", code, len(body), len(lib.Zip))
+	}
+	if code, body := r.get(t, "/example.com/lib/@v/v1.1.0.mod"); code != http.StatusOK || body != string(lib.Mod) {
+		t.Errorf("mod: %d %q; want the good mirror's", code, body)
+	}
+	if e, err := r.store.Lookup(zipPath); err != nil || e.Upstream != second.URL() || e.Verified {
+		t.Errorf("stored zip %+v, %v; want it, unverified, from %s", e, err, second.URL())
+	}
+	if st := r.status(0); st.LastFailure != health.FailBadBody {
+		t.Errorf("first mirror: last failure %q, want bad_body", st.LastFailure)
+	}
+}
