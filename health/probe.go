@@ -176,21 +176,22 @@ type ProbeResult struct {
 	Stale []string
 }
 
-// OK reports whether every probe request of the round was made and gave an
-// answer (FailNone; a 404 or 410 is an answer).
+// OK reports whether every probe request of the round was made, judged and
+// gave an answer (FailNone; a 404 or 410 is an answer).
 func (r ProbeResult) OK() bool {
 	for _, e := range r.Endpoints {
-		if e.Skipped || e.Outcome.Failure != FailNone {
+		if e.Skipped || !e.Reported || e.Outcome.Failure != FailNone {
 			return false
 		}
 	}
 	return true
 }
 
-// Failed returns the first endpoint of the round that failed, if any.
+// Failed returns the first endpoint of the round whose judged outcome was
+// a failure, if any.
 func (r ProbeResult) Failed() (EndpointResult, bool) {
 	for _, e := range r.Endpoints {
-		if !e.Skipped && e.Outcome.Failure != FailNone {
+		if e.Reported && e.Outcome.Failure != FailNone {
 			return e, true
 		}
 	}
