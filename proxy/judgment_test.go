@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -340,4 +341,47 @@ func TestZipsAreCheckedWithoutVerification(t *testing.T) {
 	if st := r.status(0); st.LastFailure != health.FailBadBody {
 		t.Errorf("first mirror: last failure %q, want bad_body", st.LastFailure)
 	}
+}
+
+// TestTricklingMirrorPinsNothing: 40 concurrent requests for distinct
+// answers, with the first mirror trickling and allowed 32 requests in
+// flight (the default cap): every request is answered by the healthy
+// mirror; none stays pinned to the trickling one.
+func TestTricklingMirrorPinsNothing(t *testing.T) {
+	mods, err := mirrortest.ModuleSet(40, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := mirrortest.NewSumDB("sumdb.test", mods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trickling, healthy := mirrortest.NewMirror(db, mods...), mirrortest.NewMirror(db, mods...)
+	t.Cleanup(trickling.Close)
+	t.Cleanup(healthy.Close)
+	trickling.SetFault(mirrortest.Trickle(20))
+	ups, err := health.NewUpstreams([]string{trickling.URL(), healthy.URL()}, health.Limits{MaxInFlight: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _, _ := serveHandler(t, proxy.Config{Router: health.NewPool(ups, health.Config{}, nil),
+		Client: upstream.New(upstream.Config{}), Logger: slog.New(slog.DiscardHandler)})
+	c := &http.Client{Timeout: time.Minute}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, m := range mods {
+		wg.Go(func() {
+			resp, err := c.Get(srv.URL + "/" + m.Path + "/@v/" + m.Version + ".info")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			if body, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), m.Version) {
+				t.Errorf("%s: %d %s", m, resp.StatusCode, body)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("40 concurrent .info requests answered in %v", time.Since(start))
 }
