@@ -385,3 +385,37 @@ func TestTricklingMirrorPinsNothing(t *testing.T) {
 	wg.Wait()
 	t.Logf("40 concurrent .info requests answered in %v", time.Since(start))
 }
+
+// TestLargeListIsServedFromAFile: a list over 256 KiB goes through a file,
+// is checked there, stored and served whole; one with junk after its first
+// megabytes is refused and the next mirror's is served.
+func TestLargeListIsServedFromAFile(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < 2<<20; i++ {
+		fmt.Fprintf(&b, "v1.0.%d\n", i)
+	}
+	list := b.String()
+	junk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, list+"<html>sign in</html>\n")
+	}))
+	t.Cleanup(junk.Close)
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, list)
+	}))
+	t.Cleanup(good.Close)
+	r := newPoolRig(t, nil, "", junk.URL, good.URL)
+	for i, want := range []string{"miss", "hit"} {
+		resp, err := http.Get(r.srv.URL + "/example.com/big/@v/list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != list || resp.Header.Get(proxy.CacheHeader) != want {
+			t.Errorf("#%d: %s, %d bytes, %s; want the %d-byte list, %s", i, resp.Status, len(body), resp.Header.Get(proxy.CacheHeader), len(list), want)
+		}
+	}
+	if st := r.status(0); st.LastFailure != health.FailBadBody {
+		t.Errorf("junk mirror: last failure %q, want bad_body", st.LastFailure)
+	}
+}

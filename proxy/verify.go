@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -164,12 +165,21 @@ func (h *Handler) prefetchLookup(req *protocol.Request) {
 	}()
 }
 
-// verifyBody checks a fetched .mod (data) or .zip (in the file at path).
+// verifyBody checks a fetched .mod (data in memory, or the file at path)
+// or .zip (the file at path).
 func (h *Handler) verifyBody(ctx context.Context, req *protocol.Request, data []byte, path string) error {
-	if req.Kind == protocol.KindZip {
+	switch {
+	case req.Kind == protocol.KindZip:
 		return h.sums.VerifyZip(ctx, req.Module, req.Version, path)
+	case path != "":
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("opening the fetched %s to verify it: %w", req.Path, err)
+		}
+		defer f.Close()
+		return h.sums.VerifyMod(ctx, req.Module, req.Version, f)
 	}
-	return h.sums.VerifyMod(ctx, req.Module, req.Version, data)
+	return h.sums.VerifyMod(ctx, req.Module, req.Version, bytes.NewReader(data))
 }
 
 // trusted reports whether a cached entry may be served. Public .mod and
@@ -213,11 +223,7 @@ func (h *Handler) trusted(ctx context.Context, req *protocol.Request, obj *cache
 func (h *Handler) verifyCached(ctx context.Context, req *protocol.Request, obj *cache.Object) error {
 	defer obj.Body.Seek(0, io.SeekStart)
 	if req.Kind == protocol.KindMod {
-		data, err := io.ReadAll(obj.Body)
-		if err != nil {
-			return fmt.Errorf("reading cached %s: %w", req.Path, err)
-		}
-		return h.verifyBody(ctx, req, data, "")
+		return h.sums.VerifyMod(ctx, req.Module, req.Version, obj.Body)
 	}
 	if f, ok := obj.Body.(*os.File); ok {
 		return h.verifyZipFile(ctx, req, f.Name())

@@ -292,7 +292,7 @@ func TestVerifyModAndZip(t *testing.T) {
 	e := newEnv(t, db, openStore(t), newSource("good", m, db))
 	for _, mod := range mods {
 		zipLine, modLine := db.GoSumLines(mod)
-		if err := e.v.VerifyMod(ctx, mod.Path, mod.Version, mod.Mod); err != nil {
+		if err := e.v.VerifyMod(ctx, mod.Path, mod.Version, bytes.NewReader(mod.Mod)); err != nil {
 			t.Errorf("VerifyMod(%s) of the right go.mod: %v", mod, err)
 		}
 		if err := e.v.VerifyZip(ctx, mod.Path, mod.Version, writeZip(t, mod.Zip)); err != nil {
@@ -308,7 +308,7 @@ func TestVerifyModAndZip(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ce *checksum.ContentError
-		err = e.v.VerifyMod(ctx, mod.Path, mod.Version, bad.Mod)
+		err = e.v.VerifyMod(ctx, mod.Path, mod.Version, bytes.NewReader(bad.Mod))
 		if !errors.As(err, &ce) || ce.File != "go.mod" || ce.Module != mod.Path || ce.Version != mod.Version ||
 			ce.Got != hashOf(badModLine) || ce.Want != hashOf(modLine) || ce.Err != nil {
 			t.Errorf("VerifyMod(%s) of a tampered go.mod = %#v (%v); want a ContentError with got %s, want %s", mod, ce, err, hashOf(badModLine), hashOf(modLine))
@@ -358,7 +358,7 @@ func TestNotInDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, err := range map[string]error{
-		"VerifyMod": e.v.VerifyMod(ctx, stranger.Path, stranger.Version, stranger.Mod),
+		"VerifyMod": e.v.VerifyMod(ctx, stranger.Path, stranger.Version, bytes.NewReader(stranger.Mod)),
 		"VerifyZip": e.v.VerifyZip(ctx, stranger.Path, stranger.Version, writeZip(t, stranger.Zip)),
 	} {
 		var ce *checksum.ContentError
@@ -379,7 +379,7 @@ func TestUnavailable(t *testing.T) {
 	b.down.Store(true)
 	e := newEnv(t, db, openStore(t), a, b)
 	lib := mirrortest.Lookup(mods, "example.com/lib", "v1.1.0")
-	err := e.v.VerifyMod(ctx, lib.Path, lib.Version, lib.Mod)
+	err := e.v.VerifyMod(ctx, lib.Path, lib.Version, bytes.NewReader(lib.Mod))
 	if !errors.Is(err, checksum.ErrUnavailable) || errors.Is(err, checksum.ErrNotInDatabase) {
 		t.Errorf("VerifyMod with every source down = %v, want ErrUnavailable", err)
 	}
@@ -402,14 +402,14 @@ func TestUnavailable(t *testing.T) {
 
 	// No source at all.
 	e.sources.set()
-	if err := e.v.VerifyMod(ctx, lib.Path, lib.Version, lib.Mod); !errors.Is(err, checksum.ErrUnavailable) {
+	if err := e.v.VerifyMod(ctx, lib.Path, lib.Version, bytes.NewReader(lib.Mod)); !errors.Is(err, checksum.ErrUnavailable) {
 		t.Errorf("VerifyMod with no source = %v, want ErrUnavailable", err)
 	}
 
 	// Back up: verification works again, with the same verifier.
 	a.down.Store(false)
 	e.sources.set(a, b)
-	if err := e.v.VerifyMod(ctx, lib.Path, lib.Version, lib.Mod); err != nil {
+	if err := e.v.VerifyMod(ctx, lib.Path, lib.Version, bytes.NewReader(lib.Mod)); err != nil {
 		t.Errorf("VerifyMod once a source is back: %v", err)
 	}
 }
@@ -434,7 +434,7 @@ func TestForkReportedAndNextSourceUsed(t *testing.T) {
 
 	store := openStore(t)
 	e := newEnv(t, db, store, good)
-	if err := e.v.VerifyMod(ctx, util.Path, util.Version, util.Mod); err != nil {
+	if err := e.v.VerifyMod(ctx, util.Path, util.Version, bytes.NewReader(util.Mod)); err != nil {
 		t.Fatalf("VerifyMod(util) through the real database: %v", err)
 	}
 	// The verifier's stored tree head: its store value for the
@@ -447,7 +447,7 @@ func TestForkReportedAndNextSourceUsed(t *testing.T) {
 
 	// The fork alone: nothing verifies, and it is reported.
 	e.sources.set(forked)
-	err = e.v.VerifyMod(ctx, lib.Path, lib.Version, badLib.Mod)
+	err = e.v.VerifyMod(ctx, lib.Path, lib.Version, bytes.NewReader(badLib.Mod))
 	if err == nil {
 		t.Fatal("the tampered go.mod verified against the fork")
 	}
@@ -460,7 +460,7 @@ func TestForkReportedAndNextSourceUsed(t *testing.T) {
 
 	// The fork first, then the real database: the real one decides.
 	e.sources.set(forked, good)
-	if err := e.v.VerifyMod(ctx, lib.Path, lib.Version, lib.Mod); err != nil {
+	if err := e.v.VerifyMod(ctx, lib.Path, lib.Version, bytes.NewReader(lib.Mod)); err != nil {
 		t.Errorf("VerifyMod(lib) with the fork first: %v", err)
 	}
 	var ce *checksum.ContentError
@@ -482,7 +482,7 @@ func TestForkReportedAndNextSourceUsed(t *testing.T) {
 	// A fresh verifier on the same store (a restart) holds the same tree
 	// and detects the fork as well.
 	e2 := newEnv(t, db, store, forked, good)
-	if err := e2.v.VerifyMod(ctx, mirrortest.Lookup(mods, "example.com/app", "v1.0.0").Path, "v1.0.0", mirrortest.Lookup(mods, "example.com/app", "v1.0.0").Mod); err != nil {
+	if err := e2.v.VerifyMod(ctx, mirrortest.Lookup(mods, "example.com/app", "v1.0.0").Path, "v1.0.0", bytes.NewReader(mirrortest.Lookup(mods, "example.com/app", "v1.0.0").Mod)); err != nil {
 		t.Errorf("VerifyMod(app) after a restart, fork first: %v", err)
 	}
 	if got := e2.bad.list(); len(got) == 0 || got[0] != "fork" {
@@ -504,7 +504,7 @@ func TestOfflineFromStore(t *testing.T) {
 		mirrortest.Lookup(mods, "example.com/old", "v3.0.0+incompatible"),
 	}
 	for _, mod := range seen {
-		if err := e.v.VerifyMod(ctx, mod.Path, mod.Version, mod.Mod); err != nil {
+		if err := e.v.VerifyMod(ctx, mod.Path, mod.Version, bytes.NewReader(mod.Mod)); err != nil {
 			t.Fatalf("VerifyMod(%s) online: %v", mod, err)
 		}
 	}
@@ -514,7 +514,7 @@ func TestOfflineFromStore(t *testing.T) {
 	fresh := newEnv(t, db, store, dead)
 	for name, v := range map[string]*checksum.Verifier{"same verifier": e.v, "new verifier": fresh.v} {
 		for _, mod := range seen {
-			if err := v.VerifyMod(ctx, mod.Path, mod.Version, mod.Mod); err != nil {
+			if err := v.VerifyMod(ctx, mod.Path, mod.Version, bytes.NewReader(mod.Mod)); err != nil {
 				t.Errorf("%s: VerifyMod(%s) offline: %v", name, mod, err)
 			}
 			if err := v.VerifyZip(ctx, mod.Path, mod.Version, writeZip(t, mod.Zip)); err != nil {
@@ -531,7 +531,7 @@ func TestOfflineFromStore(t *testing.T) {
 		}
 		// Never looked up: cannot be verified offline.
 		util := mirrortest.Lookup(mods, "example.com/util", "v1.0.0")
-		if err := v.VerifyMod(ctx, util.Path, util.Version, util.Mod); !errors.Is(err, checksum.ErrUnavailable) {
+		if err := v.VerifyMod(ctx, util.Path, util.Version, bytes.NewReader(util.Mod)); !errors.Is(err, checksum.ErrUnavailable) {
 			t.Errorf("%s: VerifyMod of a module never looked up, offline = %v, want ErrUnavailable", name, err)
 		}
 	}
@@ -602,7 +602,7 @@ func TestReadFailureSharedByConcurrentLookupsIsNotBadContent(t *testing.T) {
 	ctx := context.Background()
 
 	errs := make(chan error, 2)
-	go func() { errs <- e.v.VerifyMod(ctx, target.Path, target.Version, target.Mod) }()
+	go func() { errs <- e.v.VerifyMod(ctx, target.Path, target.Version, bytes.NewReader(target.Mod)) }()
 	for _, ch := range []chan struct{}{failed, held} {
 		select {
 		case <-ch:

@@ -6,7 +6,6 @@
 package checksum
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -275,10 +274,11 @@ func remoteLookupPath(mod, version string) (string, error) {
 	return "/lookup/" + epath + "@" + evers, nil
 }
 
-// VerifyMod checks the go.mod file of mod@version.
-func (v *Verifier) VerifyMod(ctx context.Context, mod, version string, data []byte) error {
+// VerifyMod checks the go.mod file of mod@version, read from gomod (in
+// memory or in a file: it is hashed as it is read).
+func (v *Verifier) VerifyMod(ctx context.Context, mod, version string, gomod io.Reader) error {
 	got, err := dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(data)), nil
+		return io.NopCloser(gomod), nil
 	})
 	if err != nil {
 		return fmt.Errorf("hashing %s@%s go.mod: %w", mod, version, err)

@@ -1,9 +1,12 @@
 package protocol
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 
 	"golang.org/x/mod/modfile"
@@ -13,13 +16,16 @@ import (
 )
 
 // Size limits of answers. Zips and go.mod files have the limits the go
-// command itself enforces (golang.org/x/mod/zip); lists and version
-// information are small text, given the go.mod limit; checksum-database
+// command itself enforces (golang.org/x/mod/zip); lists get the go.mod
+// limit; version information (.info, @latest) is a few hundred bytes, and
+// gofailover refuses more than MaxInfoBytes of it (the go command would
+// take 16 MiB), so that it is always checked in memory; checksum-database
 // answers (lookups, tiles, the signed tree head) are a few kilobytes.
 const (
 	MaxZipBytes   = modzip.MaxZipFile
 	MaxModBytes   = modzip.MaxGoMod
 	MaxOtherBytes = modzip.MaxGoMod
+	MaxInfoBytes  = 256 << 10
 	MaxSumDBBytes = 1 << 20
 )
 
@@ -30,6 +36,8 @@ func (r *Request) MaxBody() int64 {
 		return MaxZipBytes
 	case KindMod:
 		return MaxModBytes
+	case KindInfo, KindLatest:
+		return MaxInfoBytes
 	case KindSumDB:
 		return MaxSumDBBytes
 	}
@@ -78,11 +86,7 @@ func CheckBody(r *Request, data []byte) error {
 	}
 	switch r.Kind {
 	case KindList:
-		for i, line := range strings.Split(string(data), "\n") {
-			if f := strings.Fields(line); len(f) > 0 && !semver.IsValid(f[0]) {
-				return &BodyError{Path: r.Path, Problem: fmt.Sprintf("is not a version list: line %d is %q", i+1, clip(line))}
-			}
-		}
+		return checkList(r, bytes.NewReader(data))
 	case KindInfo, KindLatest:
 		return checkInfo(r, data)
 	case KindMod:
@@ -99,6 +103,76 @@ func CheckBody(r *Request, data []byte) error {
 		return &BodyError{Path: r.Path, Problem: "is a zip: check it with CheckZip"}
 	}
 	return nil
+}
+
+// CheckBodyFile checks a 200 answer to r, other than a zip, in the file at
+// path, as CheckBody checks one in memory: a list is read line by line,
+// holding at most a few kilobytes; version information and checksum-database
+// answers, which are small, and go.mod files, which modfile parses whole,
+// are read into memory.
+func CheckBodyFile(r *Request, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("checking the answer to %s: %w", r.Path, err)
+	}
+	defer f.Close()
+	if r.Kind == KindList {
+		st, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("checking the answer to %s: %w", r.Path, err)
+		}
+		if st.Size() > r.MaxBody() {
+			return &BodyError{Path: r.Path, Problem: fmt.Sprintf("exceeds the %d-byte limit", r.MaxBody())}
+		}
+		return checkList(r, f)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, r.MaxBody()+1))
+	if err != nil {
+		return fmt.Errorf("checking the answer to %s: %w", r.Path, err)
+	}
+	return CheckBody(r, data)
+}
+
+// maxLineHead bounds how much of a list's line is looked at: its first
+// field, a version, is far shorter.
+const maxLineHead = 4 << 10
+
+// checkList checks that every non-empty line of a list starts with a valid
+// semantic version, the first of its fields as strings.Fields splits them
+// (as the go command reads it), reading it in small pieces.
+func checkList(r *Request, list io.Reader) error {
+	br := bufio.NewReaderSize(list, 16<<10)
+	for n := 1; ; n++ {
+		head, err := lineHead(br)
+		if f := strings.Fields(string(head)); len(f) > 0 && !semver.IsValid(f[0]) {
+			return &BodyError{Path: r.Path, Problem: fmt.Sprintf("is not a version list: line %d is %q", n, clip(string(head)))}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("checking the answer to %s: %w", r.Path, err)
+		}
+	}
+}
+
+// lineHead reads one line of br and returns its first maxLineHead bytes,
+// without the newline. It returns io.EOF with the last line.
+func lineHead(br *bufio.Reader) ([]byte, error) {
+	var head []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if room := maxLineHead - len(head); room > 0 {
+			head = append(head, chunk[:min(len(chunk), room)]...)
+		}
+		switch err {
+		case nil:
+			return bytes.TrimSuffix(head, []byte("\n")), nil
+		case bufio.ErrBufferFull:
+			continue
+		}
+		return head, err
+	}
 }
 
 // checkInfo checks a .info or @latest answer.

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,6 +107,47 @@ func TestCheckZip(t *testing.T) {
 	}
 }
 
+// TestCheckBodyFile: an answer checked in a file gets the verdict it gets
+// in memory, for lists of any size (read in pieces), go.mod files and
+// version information.
+func TestCheckBodyFile(t *testing.T) {
+	var big strings.Builder
+	for i := 0; big.Len() < 2<<20; i++ {
+		fmt.Fprintf(&big, "v1.0.%d\n", i)
+	}
+	longLine := "v1.0.0 " + strings.Repeat("x", 100<<10) + "\nv1.0.1\n"
+	tests := []struct {
+		path, body string
+		ok         bool
+	}{
+		{"/example.com/m/@v/list", big.String(), true},
+		{"/example.com/m/@v/list", big.String() + captivePortal, false},
+		{"/example.com/m/@v/list", longLine, true},
+		{"/example.com/m/@v/list", strings.Repeat("v", 100<<10) + "\n", false},
+		{"/example.com/m/@v/list", "", true},
+		{"/example.com/m/@v/list", "v1.0.0", true},
+		{"/example.com/m/@v/list", "v1.0.0\r\n\r\nv1.1.0 \t\n", true},
+		{"/example.com/m/@v/v1.0.0.mod", "module example.com/m\n\n" + strings.Repeat("// comment\n", 50<<10), true},
+		{"/example.com/m/@v/v1.0.0.mod", captivePortal, false},
+		{"/example.com/m/@v/v1.0.0.info", `{"Version":"v1.0.0"}`, true},
+		{"/example.com/m/@v/v1.0.0.info", `{"Version":"v1.0.0","Pad":"` + strings.Repeat("x", MaxInfoBytes) + `"}`, false},
+	}
+	for _, tt := range tests {
+		r := mustParse(t, tt.path)
+		file := filepath.Join(t.TempDir(), "body")
+		if err := os.WriteFile(file, []byte(tt.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := CheckBodyFile(r, file)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckBodyFile(%s, %q) = %v, want ok=%v", tt.path, clip(tt.body), err, tt.ok)
+		}
+		if memErr := CheckBody(r, []byte(tt.body)); (memErr == nil) != (err == nil) {
+			t.Errorf("%s %q: in memory %v, in a file %v", tt.path, clip(tt.body), memErr, err)
+		}
+	}
+}
+
 // FuzzCheckBody checks that no answer makes the checker panic, and that
 // what it accepts is what the go command can use.
 func FuzzCheckBody(f *testing.F) {
@@ -119,8 +161,16 @@ func FuzzCheckBody(f *testing.F) {
 		reqs[i] = mustParse(f, p)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
+		file := filepath.Join(t.TempDir(), "body")
+		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		for _, r := range reqs {
-			if CheckBody(r, []byte(body)) != nil {
+			err := CheckBody(r, []byte(body))
+			if fileErr := CheckBodyFile(r, file); (fileErr == nil) != (err == nil) {
+				t.Fatalf("%s %q: in memory %v, in a file %v", r.Path, body, err, fileErr)
+			}
+			if err != nil {
 				continue
 			}
 			switch r.Kind {

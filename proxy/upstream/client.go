@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/proxy/protocol"
 )
@@ -65,6 +67,9 @@ type Config struct {
 type Client struct {
 	cfg  Config
 	http *http.Client
+	// parseBudget bounds the bytes of large go.mod files parsed in memory
+	// at once (see checkFile).
+	parseBudget *semaphore.Weighted
 }
 
 // New returns a Client. It honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY, and
@@ -100,7 +105,8 @@ func New(cfg Config) *Client {
 		cfg.Transport = newTransport(cfg.ConnectTimeout, cfg.FirstByteTimeout)
 	}
 	return &Client{
-		cfg: cfg,
+		cfg:         cfg,
+		parseBudget: semaphore.NewWeighted(parseBudget),
 		http: &http.Client{
 			Transport: cfg.Transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -110,8 +116,13 @@ func New(cfg Config) *Client {
 	}
 }
 
-// File is where a zip answer is written: a temporary file that the caller
-// keeps or discards. *cache.Blob is one.
+// parseBudget is how many bytes of go.mod files larger than memoryMax are
+// parsed at once, at most: four of the largest the go command allows.
+const parseBudget = 4 * protocol.MaxModBytes
+
+// File is where an answer too large for memory (every zip, and any answer
+// over 256 KiB) is written: a temporary file that the caller keeps or
+// discards. *cache.Blob is one.
 type File interface {
 	io.Writer
 	// Path names the file, for the checks that read it.
@@ -126,7 +137,10 @@ type Options struct {
 	// request's own: the checksum database's own URL serves its paths
 	// without the /sumdb/<name> prefix.
 	Path string
-	// Spool makes the file a zip answer is written to. Required for zips.
+	// Spool makes the file an answer too large for memory is written to:
+	// every zip, and any other answer over 256 KiB. Required for zips;
+	// without it, other answers are held in memory whatever their size
+	// (for checksum-database answers, which are small).
 	Spool func() (File, error)
 	// OnHeader, if set, is called once, when the response header of the
 	// final answer (after redirects) arrives.
@@ -144,11 +158,12 @@ type Response struct {
 	// Status is the HTTP status of the final answer (after the redirects
 	// followed), 0 when none arrived.
 	Status int
-	// Body holds a usable 200 answer other than a zip; it passed
+	// Body holds a usable 200 answer small enough for memory; it passed
 	// protocol.CheckBody.
 	Body []byte
-	// File holds a usable 200 zip answer; it passed protocol.CheckZip.
-	// The caller keeps or discards it.
+	// File holds a usable 200 answer too large for memory (every zip); it
+	// passed protocol.CheckZip or CheckBodyFile. The caller keeps or
+	// discards it.
 	File File
 	// Reason is the first line of a definitive answer's body.
 	Reason string
@@ -280,8 +295,14 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelCauseFunc, u
 	c.readOK(ctx, u, r, path, body, hresp.ContentLength, opt, resp)
 }
 
-// readOK reads a 200 answer within its size limit (a zip into a file from
-// opt.Spool, anything else into memory) and checks it.
+// memoryMax is the largest answer held in memory when the request has a
+// Spool: a larger one (and every zip) is written to a file, so that many
+// concurrent large answers cost disk, not memory.
+const memoryMax = 256 << 10
+
+// readOK reads a 200 answer within its size limit, in memory up to
+// memoryMax and into a file from opt.Spool beyond it (every zip goes to a
+// file), and checks it.
 func (c *Client) readOK(ctx context.Context, u *health.Upstream, r *protocol.Request, path string, body io.Reader, length int64, opt Options, resp *Response) {
 	where := "GET " + redactedPath(u, path)
 	limit := r.MaxBody()
@@ -290,23 +311,33 @@ func (c *Client) readOK(ctx context.Context, u *health.Upstream, r *protocol.Req
 		resp.Err = fmt.Errorf("%s: body of %d bytes exceeds the %d-byte limit", where, length, limit)
 		return
 	}
+	var head []byte
 	if r.Kind != protocol.KindZip {
-		data, err := io.ReadAll(io.LimitReader(body, limit+1))
-		switch {
-		case err != nil:
-			resp.Err = fmt.Errorf("%s: reading the body after %d bytes: %w", where, len(data), bodyError(ctx, err))
-		case int64(len(data)) > limit:
-			resp.Outcome.Failure = health.FailTooLarge
-			resp.Err = fmt.Errorf("%s: body exceeds the %d-byte limit", where, limit)
-		default:
-			if err := protocol.CheckBody(r, data); err != nil {
-				resp.Outcome.Failure = health.FailBadBody
-				resp.Err = fmt.Errorf("%s: %w", where, err)
+		inMemory := limit
+		if opt.Spool != nil && length <= memoryMax {
+			inMemory = memoryMax
+		}
+		if opt.Spool == nil || length <= memoryMax {
+			data, err := io.ReadAll(io.LimitReader(body, inMemory+1))
+			switch {
+			case err != nil:
+				resp.Err = fmt.Errorf("%s: reading the body after %d bytes: %w", where, len(data), bodyError(ctx, err))
+				return
+			case int64(len(data)) > limit:
+				resp.Outcome.Failure = health.FailTooLarge
+				resp.Err = fmt.Errorf("%s: body exceeds the %d-byte limit", where, limit)
+				return
+			case int64(len(data)) <= inMemory:
+				if err := protocol.CheckBody(r, data); err != nil {
+					resp.Outcome.Failure = health.FailBadBody
+					resp.Err = fmt.Errorf("%s: %w", where, err)
+					return
+				}
+				resp.Body = data
 				return
 			}
-			resp.Body = data
+			head = data // more is coming: into a file, after what was read
 		}
-		return
 	}
 
 	if opt.Spool == nil {
@@ -324,7 +355,9 @@ func (c *Client) readOK(ctx context.Context, u *health.Upstream, r *protocol.Req
 	// small pieces costs measurably more on every cache hit.
 	store := &writeErrors{w: f}
 	bw := bufio.NewWriterSize(store, spoolWriteSize)
-	n, err := io.Copy(bw, io.LimitReader(body, limit+1))
+	bw.Write(head)
+	n, err := io.Copy(bw, io.LimitReader(body, limit+1-int64(len(head))))
+	n += int64(len(head))
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -337,11 +370,29 @@ func (c *Client) readOK(ctx context.Context, u *health.Upstream, r *protocol.Req
 		resp.Outcome.Failure = health.FailTooLarge
 		resp.Err = fmt.Errorf("%s: body exceeds the %d-byte limit", where, limit)
 	default:
-		if err := protocol.CheckZip(r, f.Path()); err != nil {
+		if err := c.checkFile(ctx, r, f.Path(), n); err != nil {
 			resp.Outcome.Failure = health.FailBadBody
 			resp.Err = fmt.Errorf("%s: %w", where, err)
 		}
 	}
+}
+
+// checkFile checks an answer of n bytes written to the file at path: a
+// zip with protocol.CheckZip, anything else with protocol.CheckBodyFile.
+// A go.mod file is parsed whole in memory, so large ones take their size
+// from a budget shared by all requests first: memory stays bounded however
+// many arrive at once.
+func (c *Client) checkFile(ctx context.Context, r *protocol.Request, path string, n int64) error {
+	switch r.Kind {
+	case protocol.KindZip:
+		return protocol.CheckZip(r, path)
+	case protocol.KindMod:
+		if err := c.parseBudget.Acquire(ctx, n); err != nil {
+			return fmt.Errorf("waiting for memory to check %s: %w", r.Path, err)
+		}
+		defer c.parseBudget.Release(n)
+	}
+	return protocol.CheckBodyFile(r, path)
 }
 
 // spoolWriteSize is the size of the writes that store a zip.

@@ -470,3 +470,74 @@ func TestHugeHeaderIsRefused(t *testing.T) {
 		t.Errorf("a %d-byte header: OK %v, failure %q", 2*maxHeaderBytes, resp.OK(), resp.Outcome.Failure)
 	}
 }
+
+// TestLargeAnswersGoToFiles: an answer over 256 KiB is written to a file
+// and checked there, whether its length is announced or not; a small one
+// stays in memory; without a Spool, an answer is held in memory.
+func TestLargeAnswersGoToFiles(t *testing.T) {
+	var list strings.Builder
+	for i := 0; list.Len() < 2<<20; i++ {
+		fmt.Fprintf(&list, "v1.0.%d\n", i)
+	}
+	big := list.String()
+	srv := server(t, func(w http.ResponseWriter, r *http.Request) {
+		body := big
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/junk/"):
+			body = big + "<html>\n"
+		case strings.HasPrefix(r.URL.Path, "/small/"):
+			body = "v1.0.0\n"
+		}
+		if strings.HasPrefix(r.URL.Path, "/chunked/") {
+			w.(http.Flusher).Flush() // no Content-Length
+		}
+		fmt.Fprint(w, body)
+	})
+	c := newClient(t, Config{TempDir: t.TempDir()})
+	dir := t.TempDir()
+	spool := func() (File, error) {
+		f, err := os.CreateTemp(dir, "spool-*")
+		if err != nil {
+			return nil, err
+		}
+		return &tempFile{File: f}, nil
+	}
+	for _, tt := range []struct {
+		base       string
+		ok, inFile bool
+		spool      bool
+		wantLen    int
+		failure    health.FailureKind
+	}{
+		{"/plain", true, true, true, len(big), health.FailNone},
+		{"/chunked", true, true, true, len(big), health.FailNone},
+		{"/small", true, false, true, len("v1.0.0\n"), health.FailNone},
+		{"/junk", false, false, true, 0, health.FailBadBody},
+		{"/plain", true, false, false, len(big), health.FailNone},
+	} {
+		opt := Options{}
+		if tt.spool {
+			opt.Spool = spool
+		}
+		resp := c.Get(context.Background(), upstreamAt(t, srv.URL+tt.base), request(t, "/example.com/m/@v/list"), opt)
+		if resp.OK() != tt.ok || (resp.File != nil) != tt.inFile || resp.Outcome.Failure != tt.failure {
+			t.Errorf("%s (spool %v): OK %v, in a file %v, failure %q (%v)", tt.base, tt.spool, resp.OK(), resp.File != nil, resp.Outcome.Failure, resp.Err)
+			continue
+		}
+		got := len(resp.Body)
+		if resp.File != nil {
+			b, err := os.ReadFile(resp.File.Path())
+			if err != nil || string(b) != big {
+				t.Errorf("%s: the file holds %d bytes (%v), want the list", tt.base, len(b), err)
+			}
+			got = len(b)
+			resp.File.Discard()
+		}
+		if tt.ok && got != tt.wantLen {
+			t.Errorf("%s: %d bytes, want %d", tt.base, got, tt.wantLen)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) > 0 {
+		t.Errorf("spool files left behind: %v", left)
+	}
+}
