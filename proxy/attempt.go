@@ -44,13 +44,14 @@ func (h *Handler) storageFailed(req *protocol.Request, err error) *answer {
 
 // attempt asks one upstream for req through the upstream client, verifies
 // a .mod or .zip it serves, and reports the outcome to the router. last
-// says that no other candidate is left (the slow-body floor then gains
-// nothing). When the response header arrives it sends on headers, if not
+// says that no other candidate is left: the attempt then waits its turn for
+// a request slot (up to the first-byte timeout) instead of moving on, and
+// the slow-body floor would gain nothing. When the response header arrives it sends on headers, if not
 // nil (which must have room: it is never waited on).
 func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *protocol.Request, last bool, headers chan<- struct{}) attemptResult {
 	var blob *cache.Blob
 	opt := upstream.Options{
-		NoFloor: last,
+		Last: last,
 		Spool: func() (upstream.File, error) {
 			b, err := h.cfg.Store.NewBlob()
 			if err != nil {

@@ -83,7 +83,7 @@ func (s *sumdbSource) ReadRemote(ctx context.Context, path string) ([]byte, erro
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	opt := upstream.Options{NoFloor: s.last}
+	opt := upstream.Options{Last: s.last}
 	if s.own {
 		opt.Path = path
 	}

@@ -48,7 +48,9 @@ type Config struct {
 	BodyGrace time.Duration
 	// SlotWait is how long a request waits for one of the upstream's
 	// request slots (health.Limits) before it is not made
-	// (health.ErrBusy).
+	// (health.ErrBusy), so that it moves on to the next upstream; a
+	// request to the last upstream left waits as long as the first-byte
+	// timeout (Options.Last).
 	SlotWait time.Duration
 	// TempDir is where Probe writes the zips it checks; empty means
 	// os.TempDir().
@@ -145,10 +147,13 @@ type Options struct {
 	// OnHeader, if set, is called once, when the response header of the
 	// final answer (after redirects) arrives.
 	OnHeader func()
-	// NoFloor exempts the request from the slow-body floor: there is no
-	// other upstream left to move on to, so abandoning a slow body would
-	// gain nothing.
-	NoFloor bool
+	// Last says that no other upstream is left to move on to. The request
+	// then waits its turn for one of the upstream's request slots as long
+	// as the first-byte timeout (instead of Config.SlotWait), so that a
+	// burst larger than the upstream's cap waits instead of failing; and
+	// the slow-body floor does not apply (abandoning a slow body would
+	// gain nothing).
+	Last bool
 	// Probe marks the request as an active probe's.
 	Probe bool
 }
@@ -223,7 +228,11 @@ func (c *Client) Get(ctx context.Context, u *health.Upstream, r *protocol.Reques
 		path = opt.Path
 	}
 	resp := &Response{Outcome: health.Outcome{Probe: opt.Probe, Path: r.Path}}
-	release, err := u.Acquire(ctx, c.cfg.SlotWait)
+	wait := c.cfg.SlotWait
+	if opt.Last {
+		wait = max(wait, c.cfg.FirstByteTimeout)
+	}
+	release, err := u.Acquire(ctx, wait)
 	if err != nil {
 		// Nothing was sent: it says nothing about the upstream.
 		resp.Err, resp.Local = err, true
@@ -275,7 +284,7 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelCauseFunc, u
 	if opt.OnHeader != nil {
 		opt.OnHeader()
 	}
-	body := c.watch(hresp.Body, cancel, opt.NoFloor)
+	body := c.watch(hresp.Body, cancel, opt.Last)
 	defer body.stop()
 
 	if hresp.StatusCode != http.StatusOK {

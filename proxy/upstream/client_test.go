@@ -288,7 +288,7 @@ func TestSlowBodyIsAbandoned(t *testing.T) {
 	}
 
 	short := server(t, trickle(`{"Version":"v1.0.0"}`, 100))
-	resp = c.Get(context.Background(), upstreamAt(t, short.URL), request(t, "/example.com/m/@v/v1.0.0.info"), Options{NoFloor: true})
+	resp = c.Get(context.Background(), upstreamAt(t, short.URL), request(t, "/example.com/m/@v/v1.0.0.info"), Options{Last: true})
 	if !resp.OK() {
 		t.Errorf("trickling body without the floor: %v", resp.Err)
 	}
@@ -300,7 +300,7 @@ func TestSlowBodyIsAbandoned(t *testing.T) {
 		<-r.Context().Done()
 	})
 	idle := newClient(t, Config{IdleTimeout: 200 * time.Millisecond})
-	resp = idle.Get(context.Background(), upstreamAt(t, stalled.URL), request(t, "/example.com/m/@v/list"), Options{NoFloor: true})
+	resp = idle.Get(context.Background(), upstreamAt(t, stalled.URL), request(t, "/example.com/m/@v/list"), Options{Last: true})
 	if resp.Outcome.Failure != health.FailTimeout || !errors.Is(resp.Err, ErrIdleBody) {
 		t.Errorf("stalled body: failure %q, err %v; want timeout", resp.Outcome.Failure, resp.Err)
 	}
