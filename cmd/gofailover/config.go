@@ -41,7 +41,7 @@ type Config struct {
 	FirstByteTimeout       time.Duration `env:"FIRST_BYTE_TIMEOUT" envDefault:"30s" usage:"timeout for an upstream's response header"`
 	IdleTimeout            time.Duration `env:"IDLE_TIMEOUT" envDefault:"30s" usage:"abort an upstream body that makes no progress for this long"`
 	MinBodyRate            byteSize      `env:"MIN_BODY_RATE" envDefault:"32KiB" usage:"slow-body floor: an upstream body that averages fewer bytes per second than this, once 2s have passed since its header, is abandoned and the next upstream tried (0: no floor)"`
-	UpstreamMaxConcurrency int           `env:"UPSTREAM_MAX_CONCURRENCY" envDefault:"32" usage:"requests in flight to one upstream at most; a fetch that finds none free within 5s moves on to the next upstream"`
+	UpstreamMaxConcurrency int           `env:"UPSTREAM_MAX_CONCURRENCY" envDefault:"32" usage:"requests in flight to one upstream at most; a fetch that finds none free within 5s moves on to the next upstream, and at the last one waits its turn up to the first-byte timeout"`
 	HedgeFloor             time.Duration `env:"HEDGE_FLOOR" envDefault:"100ms" usage:"shortest wait for an upstream's response header before the request also goes to the next upstream (the wait is the upstream's recent p95)"`
 	HedgeCeiling           time.Duration `env:"HEDGE_CEILING" envDefault:"2s" usage:"longest such wait, and the wait for an upstream with no recent latency"`
 	HedgeBudget            float64       `env:"HEDGE_BUDGET" envDefault:"0.1" usage:"hedged requests at most, as a share of the other upstream requests over a minute; 0 turns hedging off"`
