@@ -36,6 +36,24 @@ type Options struct {
 	// While it is set, Open notes when each key was last opened, which
 	// costs a hit a map store.
 	MaxBytes int64
+	// ScrubRate is how many bytes per second the background scrub reads
+	// to re-hash every blob file, a pass every ScrubInterval; a file that
+	// does not hash to its name is removed and its records dropped. Zero
+	// means DefaultScrubRate; negative turns the scrub off.
+	ScrubRate int64
+	// ScrubInterval is how often a full scrub pass starts (a pass in
+	// progress resumes after a restart). Zero means DefaultScrubInterval.
+	ScrubInterval time.Duration
+	// ExpireNegativeAfter is the age past which a background sweep deletes
+	// records whose status is not 200 (remembered "not found" answers).
+	// Zero keeps them until evicted. The proxy passes its mutable TTL:
+	// past it, such an answer is never served again.
+	ExpireNegativeAfter time.Duration
+	// ExpireMutableAfter is the age past which the sweep deletes 200
+	// records that are not Immutable. Zero keeps them until evicted. The
+	// proxy passes a multiple of its mutable TTL (days): a stale copy is
+	// what it serves when every mirror is down.
+	ExpireMutableAfter time.Duration
 }
 
 // DefaultInlineMax is the default for Options.InlineMax.

@@ -32,9 +32,9 @@ type Blob struct {
 // NewBlob creates a temporary file under the store's tmp directory for
 // streaming a large body into the store.
 func (s *Store) NewBlob() (*Blob, error) {
-	f, err := os.CreateTemp(s.tmpDir, "blob-*")
+	f, err := s.createTemp("blob-*") // recreates a missing tmp directory
 	if err != nil {
-		return nil, fmt.Errorf("cache: creating temporary blob in %s: %w", s.tmpDir, err)
+		return nil, err
 	}
 	return &Blob{store: s, f: f, path: f.Name(), hash: sha256.New()}, nil
 }
@@ -86,9 +86,10 @@ func (b *Blob) Discard() error {
 
 // seal makes the blob's bytes durable and moves them to their
 // content-addressed place under blobs/: fsync, close, rename (or drop the
-// temporary file if an identical blob is already there), fsync the directory.
-// It returns the digest. On error the temporary file, if still present, is
-// left for Discard.
+// temporary file if a file with the same content, hashed to make sure, is
+// already there; a file there that differs is replaced), fsync the
+// directory. It returns the digest. On error the temporary file, if still
+// present, is left for Discard.
 func (b *Blob) seal() ([32]byte, error) {
 	var sum [32]byte
 	switch {
@@ -116,25 +117,24 @@ func (b *Blob) seal() ([32]byte, error) {
 	s := b.store
 	final := s.blobPath(sum)
 	dir := filepath.Dir(final)
-	switch err := os.Mkdir(dir, 0o755); {
-	case err == nil:
-		if err := syncDir(s.blobDir); err != nil {
-			return sum, err
-		}
-	case !errors.Is(err, os.ErrExist):
-		return sum, fmt.Errorf("cache: creating blob directory %s: %w", dir, err)
+	if err := s.blobSubdir(dir); err != nil { // recreates a missing blobs directory
+		return sum, err
 	}
-	if st, err := os.Stat(final); err == nil && st.Mode().IsRegular() && st.Size() == b.size {
-		// The same content is already in place; keep it.
+	unlock := s.lockBlob(sum)
+	defer unlock()
+	if s.holdsBlob(final, sum, b.size) {
+		// The same content is already in place (hashed to make sure); keep it.
 		b.gone = true
 		if err := os.Remove(b.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.log.Warn("cache: removing duplicate temporary blob", "path", b.path, "err", err)
 		}
 	} else {
+		// Absent, or corrupt: the rename puts the honest copy in its place.
 		if err := os.Rename(b.path, final); err != nil {
 			return sum, fmt.Errorf("cache: renaming blob %s to %s: %w", b.path, final, err)
 		}
 		b.gone = true
+		s.markChecked(sum)
 	}
 	if err := syncDir(dir); err != nil {
 		return sum, err

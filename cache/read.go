@@ -13,7 +13,10 @@ import (
 // Open returns the entry for key with its body, or ErrNotFound. A record
 // whose blob file is missing or has the wrong size, or that cannot be
 // decoded, is logged and reported as ErrNotFound: a partial body is never
-// returned. The caller must Close the Object.
+// returned. A blob file not yet hashed since the store was opened is
+// hashed before it is returned; one that does not hash to its name is
+// removed, its records dropped, and reported as ErrNotFound. The caller
+// must Close the Object.
 func (s *Store) Open(key string) (*Object, error) {
 	var val []byte
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -43,6 +46,9 @@ func (s *Store) Open(key string) (*Object, error) {
 		return &Object{Entry: r.Entry, Body: bytes.NewReader(r.body)}, nil
 	}
 	p := s.blobPath(r.SHA256)
+	// Asked before the file is opened: once a digest is checked, only
+	// honest files are put at its path (integrity.go).
+	unchecked := s.isUnchecked(r.SHA256)
 	f, err := os.Open(p)
 	if errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("cache: blob file missing", "key", key, "path", p)
@@ -60,6 +66,15 @@ func (s *Store) Open(key string) (*Object, error) {
 		f.Close()
 		s.log.Warn("cache: blob file has the wrong size", "key", key, "path", p, "size", st.Size(), "want", r.Size)
 		return nil, ErrNotFound
+	}
+	if unchecked {
+		if err := s.verifyOnRead(key, f, st, r.SHA256); err != nil {
+			f.Close()
+			if errors.Is(err, errCorruptBlob) {
+				return nil, ErrNotFound
+			}
+			return nil, err
+		}
 	}
 	return &Object{Entry: r.Entry, Body: f}, nil
 }

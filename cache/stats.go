@@ -3,6 +3,7 @@ package cache
 import (
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -13,6 +14,27 @@ type Stats struct {
 	Entries int64
 	// Bytes is the sum of the records' body sizes.
 	Bytes int64
+
+	// CorruptBlobs counts the blob files found, since Open, not to hash
+	// to their names (by the scrub, by the check on a first read, or by a
+	// commit of the same content): each was removed or replaced, and the
+	// records that referred to it dropped.
+	CorruptBlobs int64
+	// ScrubbedBytes and ScrubbedFiles count what the scrub has hashed
+	// since Open; ScrubPasses counts its complete passes since Open.
+	ScrubbedBytes, ScrubbedFiles, ScrubPasses int64
+	// LastScrubAt is when the last complete scrub pass ended, in this run
+	// or an earlier one; zero if none has.
+	LastScrubAt time.Time
+	// UncheckedBlobs counts the blob files not hashed since Open: the
+	// first read of each hashes it before it is served.
+	UncheckedBlobs int64
+	// UncleanStart reports that the previous run did not close the store.
+	UncleanStart bool
+	// SetAside is where Open moved a damaged metadata store, if it did.
+	SetAside string
+	// ExpiredEntries counts the records the expiry sweep deleted since Open.
+	ExpiredEntries int64
 }
 
 // counters keeps Stats up to date as records come and go.
@@ -43,20 +65,24 @@ func (c *counters) remove(old prior) {
 	}
 }
 
-// Stats returns the number of records and the sum of their body sizes.
-// It is O(1): the counts are kept up to date as records are written.
+// Stats returns the number of records and the sum of their body sizes,
+// and what the store's upkeep found. It is O(1): the counts are kept up
+// to date as records are written.
 func (s *Store) Stats() Stats {
-	return Stats{Entries: s.counts.entries.Load(), Bytes: s.counts.bytes.Load()}
+	st := Stats{Entries: s.counts.entries.Load(), Bytes: s.counts.bytes.Load()}
+	s.upkeepStats(&st)
+	return st
 }
 
 // countRecords sets the counters from a walk over every record, and
 // returns the digests of the blobs the records refer to; Open calls it
-// once. Undecodable records are not counted, matching how writes see them
+// once, and sets the store aside if the walk finds it damaged.
+// Undecodable records are not counted, matching how writes see them
 // (they read as misses, so their blobs are not needed either).
 func (s *Store) countRecords() (map[[32]byte]struct{}, error) {
 	var entries, bytes int64
 	blobs := make(map[[32]byte]struct{})
-	err := s.eachRecord(func(_ string, r *record) {
+	err := s.eachRecordAtOpen(func(_ string, r *record) {
 		entries++
 		bytes += r.Size
 		if !r.inline {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
@@ -40,6 +39,9 @@ type Store struct {
 	// overfull wakes the eviction loop when a write takes the store past
 	// maxBytes.
 	overfull chan struct{}
+	// maint is what the store keeps to check its blobs and look after
+	// itself (maintenance.go).
+	maint *maintenance
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -50,7 +52,10 @@ type Store struct {
 // Open opens (creating if needed) the store in opts.Dir: Badger in Dir/meta,
 // blob files in Dir/blobs, temporary files in Dir/tmp, which Open empties.
 // If another Store (in this or another process) has the directory open, the
-// error wraps ErrLocked.
+// error wraps ErrLocked. A damaged metadata store is moved aside to
+// Dir/meta.damaged-<time> and a fresh one started (see openMeta). Open
+// starts the store's background work: garbage collection, eviction, the
+// scrub and the expiry sweep, which Close stops.
 func Open(opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("cache: no directory given")
@@ -66,6 +71,10 @@ func Open(opts Options) (*Store, error) {
 	case inlineMax < 0 || inlineMax > maxInlineMax:
 		return nil, fmt.Errorf("cache: InlineMax %d out of range 0..%d", inlineMax, maxInlineMax)
 	}
+	maint, err := newMaintenance(opts)
+	if err != nil {
+		return nil, err
+	}
 	s := &Store{
 		dir:       opts.Dir,
 		metaDir:   filepath.Join(opts.Dir, "meta"),
@@ -75,6 +84,7 @@ func Open(opts Options) (*Store, error) {
 		inlineMax: inlineMax,
 		maxBytes:  max(opts.MaxBytes, 0),
 		overfull:  make(chan struct{}, 1),
+		maint:     maint,
 		stop:      make(chan struct{}),
 	}
 	for _, d := range []string{s.dir, s.metaDir, s.blobDir, s.tmpDir} {
@@ -82,26 +92,19 @@ func Open(opts Options) (*Store, error) {
 			return nil, fmt.Errorf("cache: creating directory %s: %w", d, err)
 		}
 	}
-	db, err := badger.Open(badgerOptions(s.metaDir, logger))
+	// openMeta sets a damaged metadata store aside (setaside.go).
+	referenced, err := s.openMeta(badgerOptions(s.metaDir, logger))
 	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-			return nil, fmt.Errorf("cache: opening %s: %w: %w", s.metaDir, ErrLocked, short(err))
-		}
-		return nil, fmt.Errorf("cache: opening metadata store in %s: %w", s.metaDir, short(err))
+		return nil, err
 	}
-	s.db = db
 	// Only now, holding Badger's directory lock, may tmp be emptied: another
 	// process using it would have failed the lock.
 	if err := s.emptyTmp(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	referenced, err := s.countRecords()
-	if err != nil {
-		_ = db.Close()
+		_ = s.db.Close()
 		return nil, err
 	}
 	s.sweepBlobs(referenced)
+	s.startMaintenance(referenced)
 	s.wg.Add(1)
 	go s.collectGarbage(s.stop)
 	if s.maxBytes > 0 {
@@ -151,6 +154,8 @@ func (s *Store) Close() error {
 		s.wg.Wait()
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("cache: closing metadata store in %s: %w", s.metaDir, short(err))
+		} else {
+			s.markClosed()
 		}
 	})
 	return s.closeErr
