@@ -89,8 +89,8 @@ func newMaintenance(opts Options) (*maintenance, error) {
 }
 
 // startMaintenance is the end of Open: it notes whether the previous run
-// closed the store, takes the blobs the records refer to as unchecked, and
-// starts the scrub and the expiry loops (stopped by Close).
+// closed the store, and starts the scrub and the expiry loops (stopped by
+// Close). countRecords has made the blobs the records refer to unchecked.
 func (s *Store) startMaintenance(referenced map[[32]byte]struct{}) {
 	m := s.maint
 	m.uncleanStart = s.markOpen()
@@ -99,11 +99,6 @@ func (s *Store) startMaintenance(referenced map[[32]byte]struct{}) {
 		s.log.Info("cache: the previous run did not close the store; a scrub pass starts now",
 			"dir", s.dir, "blobs", len(referenced))
 	}
-	// Blob files are hashed on their first read after every start, clean
-	// or not: bytes rot on a disk whether or not the process crashed.
-	m.mu.Lock()
-	m.unchecked = referenced
-	m.mu.Unlock()
 	if m.scrubRate > 0 {
 		s.wg.Add(1)
 		go s.scrubLoop(s.stop)
@@ -131,6 +126,19 @@ func (s *Store) isUnchecked(sum [32]byte) bool {
 	defer s.maint.mu.Unlock()
 	_, ok := s.maint.unchecked[sum]
 	return ok
+}
+
+// uncheck makes the blobs with the given digests unchecked: countRecords
+// calls it whenever it walks the records (at Open, and when the metadata
+// store is reopened), since blob files are hashed on their first read
+// after every start, clean or not: bytes rot on a disk whether or not the
+// process crashed.
+func (s *Store) uncheck(sums map[[32]byte]struct{}) {
+	s.maint.mu.Lock()
+	defer s.maint.mu.Unlock()
+	for sum := range sums {
+		s.maint.unchecked[sum] = struct{}{}
+	}
 }
 
 // markChecked records that the file at sum's path hashed right, or is

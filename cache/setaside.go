@@ -17,6 +17,9 @@ import (
 // kept for inspection; nothing removes it.
 const setAsidePrefix = "meta.damaged-"
 
+// errUnreadableValue says that Badger could not read a record's value.
+var errUnreadableValue = errors.New("value unreadable (Badger logged why)")
+
 // damageError says that the metadata store is damaged: Open sets it aside.
 type damageError struct{ err error }
 
@@ -99,7 +102,7 @@ func (s *Store) tryOpenMeta(opts badger.Options) (map[[32]byte]struct{}, error) 
 func openBadger(opts badger.Options) (db *badger.DB, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			db, err = nil, fmt.Errorf("panic: %s", truncateText(fmt.Sprint(r)))
+			db, err = nil, fmt.Errorf("panic: %s", panicText(r))
 		}
 	}()
 	return badger.Open(opts)
@@ -118,7 +121,7 @@ func closeBadger(db *badger.DB) {
 func (s *Store) eachRecordAtOpen(fn func(key string, r *record)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &damageError{fmt.Errorf("panic reading records in %s: %s", s.metaDir, truncateText(fmt.Sprint(r)))}
+			err = &damageError{fmt.Errorf("panic reading records in %s: %s", s.metaDir, panicText(r))}
 		}
 	}()
 	err = s.db.View(func(txn *badger.Txn) error {
@@ -129,6 +132,11 @@ func (s *Store) eachRecordAtOpen(fn func(key string, r *record)) (err error) {
 			key := string(item.Key()[len(recordPrefix):])
 			var decErr error
 			err := item.Value(func(v []byte) error {
+				if len(v) == 0 {
+					// No record is empty: Badger logs a value it cannot
+					// read (a truncated value log) and yields nothing.
+					return errUnreadableValue
+				}
 				r, err := decodeRecord(v)
 				if err != nil {
 					decErr = err
@@ -204,4 +212,10 @@ func environmental(err error) bool {
 		}
 	}
 	return false
+}
+
+// panicText is a recovered panic's value as one bounded line (Badger's
+// panics carry multi-line dumps).
+func panicText(r any) string {
+	return truncateText(strings.Join(strings.Fields(fmt.Sprint(r)), " "))
 }

@@ -94,6 +94,7 @@ func (s *Store) countRecords() (map[[32]byte]struct{}, error) {
 	}
 	s.counts.entries.Store(entries)
 	s.counts.bytes.Store(bytes)
+	s.uncheck(blobs) // hashed on their first read (integrity.go)
 	return blobs, nil
 }
 

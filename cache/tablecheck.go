@@ -55,7 +55,7 @@ func checkTables(dir string, opts badger.Options) error {
 func replayManifest(fp *os.File, opts badger.Options) (m badger.Manifest, off int64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %s", truncateText(fmt.Sprint(r)))
+			err = fmt.Errorf("panic: %s", panicText(r))
 		}
 	}()
 	return badger.ReplayManifestFile(fp, opts.ExternalMagicVersion, opts)
@@ -67,7 +67,7 @@ func checkTable(path string, topts table.Options) (err error) {
 	var mf *z.MmapFile
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("reading table %s: panic: %s", path, truncateText(fmt.Sprint(r)))
+			err = fmt.Errorf("reading table %s: panic: %s", path, panicText(r))
 			if mf != nil {
 				_ = mf.Close(-1)
 			}
