@@ -54,6 +54,18 @@ type Options struct {
 	// proxy passes a multiple of its mutable TTL (days): a stale copy is
 	// what it serves when every mirror is down.
 	ExpireMutableAfter time.Duration
+	// Reserve is the free space, in bytes, the store leaves on its file
+	// system: a write that would take free space below it is refused with
+	// an error wrapping ErrNoSpace, and the store is read-only (reads keep
+	// working) until free space is back above it. Zero means
+	// ReservePercent of the file system if that is set, else the larger
+	// of DefaultReserveMin and 5% of the file system, at most 10% of it.
+	// Whatever is set, the reserve is at least Badger's headroom (64 MiB;
+	// see space.go).
+	Reserve int64
+	// ReservePercent, when Reserve is zero, sets the reserve to this share
+	// of the file system, in percent (0 to 100).
+	ReservePercent float64
 }
 
 // DefaultInlineMax is the default for Options.InlineMax.

@@ -30,8 +30,13 @@ type Blob struct {
 }
 
 // NewBlob creates a temporary file under the store's tmp directory for
-// streaming a large body into the store.
+// streaming a large body into the store. On a disk with less free space
+// than the store's reserve, it (or a later Write) fails with an error
+// wrapping ErrNoSpace.
 func (s *Store) NewBlob() (*Blob, error) {
+	if err := s.admit(0); err != nil {
+		return nil, fmt.Errorf("cache: creating a temporary blob: %w", err)
+	}
 	f, err := s.createTemp("blob-*") // recreates a missing tmp directory
 	if err != nil {
 		return nil, err
@@ -48,10 +53,17 @@ func (b *Blob) Write(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
+	if err := b.store.space.admitBlob(int64(len(p)), b.size); err != nil { // the free-space gate (space.go)
+		b.err = fmt.Errorf("cache: writing blob %s: %w", b.path, err)
+		return 0, b.err
+	}
 	n, err := b.f.Write(p)
 	b.hash.Write(p[:n])
 	b.size += int64(n)
 	if err != nil {
+		if noSpace(err) {
+			err = b.store.space.full(err)
+		}
 		b.err = fmt.Errorf("cache: writing blob %s: %w", b.path, err)
 		return n, b.err
 	}

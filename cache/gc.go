@@ -17,6 +17,8 @@ const (
 
 // collectGarbage runs Badger's value-log GC every gcInterval until stop is
 // closed. Each round repeats RunValueLogGC while it keeps rewriting files.
+// A rewrite writes up to a value-log file's worth through a memory map, so
+// it runs only while that much is free above the reserve (space.go).
 func (s *Store) collectGarbage(stop <-chan struct{}) {
 	defer s.wg.Done()
 	t := time.NewTicker(gcInterval)
@@ -33,7 +35,11 @@ func (s *Store) collectGarbage(stop <-chan struct{}) {
 				return
 			default:
 			}
-			err := s.db.RunValueLogGC(gcDiscardRatio)
+			if need := s.space.opts.ValueLogFileSize; !s.space.room(need) {
+				s.log.Info("cache: value-log garbage collection waits for free space", "dir", s.metaDir, "needs_above_reserve", formatSize(need))
+				break
+			}
+			err := s.withDB(func(db *badger.DB) error { return db.RunValueLogGC(gcDiscardRatio) })
 			if err == nil {
 				continue
 			}

@@ -92,7 +92,7 @@ func (s *Store) Check() error {
 	if err := os.Remove(name); err != nil {
 		return fmt.Errorf("cache: removing %s: %w", name, err)
 	}
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.dbView(func(txn *badger.Txn) error {
 		_, err := txn.Get(dbKey(checkProbeKey))
 		return err
 	})

@@ -178,6 +178,9 @@ func (s *Store) dropRecordsOf(sum [32]byte) error {
 // record is left alone.
 func (s *Store) deleteIf(key string, drop func(*record) bool) (bool, error) {
 	k := dbKey(key)
+	if err := s.admit(int64(len(k))); err != nil {
+		return false, fmt.Errorf("cache: deleting record %q: %w", key, err)
+	}
 	old, err := s.update(k, func(txn *badger.Txn) error {
 		item, err := txn.Get(k)
 		if err != nil {

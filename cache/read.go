@@ -19,7 +19,7 @@ import (
 // must Close the Object.
 func (s *Store) Open(key string) (*Object, error) {
 	var val []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.dbView(func(txn *badger.Txn) error {
 		item, err := txn.Get(dbKey(key))
 		if err != nil {
 			return err
@@ -85,7 +85,7 @@ func (s *Store) Lookup(key string) (Entry, error) {
 		e      Entry
 		decErr error
 	)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.dbView(func(txn *badger.Txn) error {
 		item, err := txn.Get(dbKey(key))
 		if err != nil {
 			return err

@@ -167,7 +167,7 @@ func (s *Store) scrubFile(sum [32]byte, buf []byte, p *pacer, stop <-chan struct
 // is a fresh start.
 func (s *Store) loadScrubState() scrubState {
 	var st scrubState
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.dbView(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(scrubStateKey))
 		if err != nil {
 			return err
@@ -186,7 +186,10 @@ func (s *Store) loadScrubState() scrubState {
 func (s *Store) saveScrubState(st scrubState) {
 	v, err := json.Marshal(st)
 	if err == nil {
-		err = s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(scrubStateKey), v) })
+		err = s.admit(int64(len(scrubStateKey) + len(v)))
+	}
+	if err == nil {
+		err = s.dbUpdate(func(txn *badger.Txn) error { return txn.Set([]byte(scrubStateKey), v) })
 	}
 	if err != nil {
 		s.log.Warn("cache: cannot save the scrub's progress", "err", short(err))

@@ -101,7 +101,7 @@ func (s *Store) countRecords() (map[[32]byte]struct{}, error) {
 // eachRecord calls fn with every record that decodes (the body of an
 // inline one is not kept past the call), logging and skipping the others.
 func (s *Store) eachRecord(fn func(key string, r *record)) error {
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.dbView(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(recordPrefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {

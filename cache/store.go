@@ -24,7 +24,11 @@ const (
 
 // Store is an on-disk cache of answers, safe for concurrent use.
 type Store struct {
+	// db is Badger, or what stands in for it on a full disk; after Open,
+	// use it through dbView, dbUpdate and withDB, which hold dbMu for
+	// reading: a reopen may replace it (metadb.go).
 	db        *badger.DB
+	dbMu      sync.RWMutex
 	dir       string
 	metaDir   string
 	blobDir   string
@@ -42,6 +46,9 @@ type Store struct {
 	// maint is what the store keeps to check its blobs and look after
 	// itself (maintenance.go).
 	maint *maintenance
+	// space is the free-space gate, and how the metadata store is open
+	// (space.go, readonly.go).
+	space *spaceGuard
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -75,6 +82,10 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	space, err := newSpaceGuard(opts, badgerOptions(filepath.Join(opts.Dir, "meta"), logger), logger)
+	if err != nil {
+		return nil, err
+	}
 	s := &Store{
 		dir:       opts.Dir,
 		metaDir:   filepath.Join(opts.Dir, "meta"),
@@ -85,6 +96,7 @@ func Open(opts Options) (*Store, error) {
 		maxBytes:  max(opts.MaxBytes, 0),
 		overfull:  make(chan struct{}, 1),
 		maint:     maint,
+		space:     space,
 		stop:      make(chan struct{}),
 	}
 	for _, d := range []string{s.dir, s.metaDir, s.blobDir, s.tmpDir} {
@@ -93,20 +105,26 @@ func Open(opts Options) (*Store, error) {
 		}
 	}
 	// openMeta sets a damaged metadata store aside (setaside.go).
-	referenced, err := s.openMeta(badgerOptions(s.metaDir, logger))
+	// openMetaWithSpace opens it read-only, or not at all, on a full
+	// disk (readonly.go).
+	referenced, err := s.openMetaWithSpace(s.openMeta)
 	if err != nil {
 		return nil, err
 	}
 	// Only now, holding Badger's directory lock, may tmp be emptied: another
 	// process using it would have failed the lock.
 	if err := s.emptyTmp(); err != nil {
-		_ = s.db.Close()
+		_ = s.closeMeta()
 		return nil, err
 	}
-	s.sweepBlobs(referenced)
+	if !s.space.state().Absent { // without records, every blob would look unused
+		s.sweepBlobs(referenced)
+	}
 	s.startMaintenance(referenced)
 	s.wg.Add(1)
 	go s.collectGarbage(s.stop)
+	s.wg.Add(1)
+	go s.watchSpace(s.stop)
 	if s.maxBytes > 0 {
 		s.wg.Add(1)
 		go s.evictWhenFull(s.stop)
@@ -152,7 +170,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
-		if err := s.db.Close(); err != nil {
+		if err := s.closeMeta(); err != nil {
 			s.closeErr = fmt.Errorf("cache: closing metadata store in %s: %w", s.metaDir, short(err))
 		} else {
 			s.markClosed()

@@ -24,7 +24,7 @@ var ErrConflict = errors.New("cache: value changed concurrently")
 // written.
 func (s *Store) ReadValue(name string) ([]byte, error) {
 	var val []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.dbView(func(txn *badger.Txn) error {
 		item, err := txn.Get(valueKey(name))
 		if err != nil {
 			return err
@@ -49,8 +49,11 @@ func (s *Store) SwapValue(name string, old, new []byte) error {
 		return fmt.Errorf("cache: value %q is %d bytes, more than %d", name, len(new), maxValueLen)
 	}
 	k := valueKey(name)
+	if err := s.admit(int64(len(k) + len(new))); err != nil {
+		return fmt.Errorf("cache: writing value %q: %w", name, err)
+	}
 	for attempt := 0; ; attempt++ {
-		err := s.db.Update(func(txn *badger.Txn) error {
+		err := s.dbUpdate(func(txn *badger.Txn) error {
 			var cur []byte
 			item, err := txn.Get(k)
 			switch {

@@ -22,7 +22,7 @@ func (s *Store) Walk(prefix string, fn func(Entry) error) error {
 	for {
 		batch = batch[:0]
 		var next []byte
-		err := s.db.View(func(txn *badger.Txn) error {
+		err := s.dbView(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
 			defer it.Close()
 			for it.Seek(start); it.Valid(); it.Next() {

@@ -55,6 +55,11 @@ func (s *Store) CommitBlob(key string, m Meta, b *Blob) error {
 	if err := checkMeta(m); err != nil {
 		return fmt.Errorf("%w (key %q)", err, key)
 	}
+	// Checked before the blob moves into place, so that a refusal leaves
+	// nothing under blobs/ (put checks again for the record).
+	if err := s.admit(int64(len(key))); err != nil {
+		return fmt.Errorf("cache: storing %q: %w", key, err)
+	}
 	sum, err := b.seal()
 	if err != nil {
 		return fmt.Errorf("%w (key %q)", err, key)
@@ -76,6 +81,9 @@ func (s *Store) put(key string, r *record) error {
 		return fmt.Errorf("%w (key %q)", err, key)
 	}
 	k := dbKey(key)
+	if err := s.admit(int64(len(k) + len(val))); err != nil {
+		return fmt.Errorf("cache: writing record %q: %w", key, err)
+	}
 	old, err := s.update(k, func(txn *badger.Txn) error { return txn.Set(k, val) })
 	if err != nil {
 		return fmt.Errorf("cache: writing record %q: %w", key, short(err))
@@ -95,6 +103,9 @@ func (s *Store) put(key string, r *record) error {
 // and the next Open remove those no record refers to).
 func (s *Store) Delete(key string) error {
 	k := dbKey(key)
+	if err := s.admit(int64(len(k))); err != nil {
+		return fmt.Errorf("cache: deleting record %q: %w", key, err)
+	}
 	old, err := s.update(k, func(txn *badger.Txn) error { return txn.Delete(k) })
 	if err != nil {
 		return fmt.Errorf("cache: deleting record %q: %w", key, short(err))
@@ -110,7 +121,7 @@ func (s *Store) Delete(key string) error {
 func (s *Store) update(k []byte, change func(*badger.Txn) error) (prior, error) {
 	for attempt := 0; ; attempt++ {
 		var old prior
-		err := s.db.Update(func(txn *badger.Txn) error {
+		err := s.dbUpdate(func(txn *badger.Txn) error {
 			var err error
 			if old, err = readPrior(txn, k); err != nil {
 				return err
@@ -149,8 +160,12 @@ func readPrior(txn *badger.Txn, k []byte) (prior, error) {
 // record is gone, or was replaced by one with another body (digest).
 func (s *Store) MarkVerified(key string, sum [32]byte) error {
 	k := dbKey(key)
+	// The record is written again whole: an inline body at most.
+	if err := s.admit(int64(len(k)) + s.inlineMax); err != nil {
+		return fmt.Errorf("cache: marking %q verified: %w", key, err)
+	}
 	for attempt := 0; ; attempt++ {
-		err := s.db.Update(func(txn *badger.Txn) error {
+		err := s.dbUpdate(func(txn *badger.Txn) error {
 			item, err := txn.Get(k)
 			if err != nil {
 				return err
