@@ -104,8 +104,8 @@ const (
 	metaAbsent
 )
 
-// SpaceState says whether the store is storing new answers, and why not.
-type SpaceState struct {
+// spaceState says whether the store is storing new answers, and why not.
+type spaceState struct {
 	// Writable reports that writes are let through.
 	Writable bool
 	// Reason says, when not Writable, why: "disk full: 12.0 MiB free,
@@ -272,7 +272,7 @@ func (g *spaceGuard) measureLocked() {
 }
 
 // measure measures free space now and returns the state.
-func (g *spaceGuard) measure() SpaceState {
+func (g *spaceGuard) measure() spaceState {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.measureLocked()
@@ -382,8 +382,8 @@ func (g *spaceGuard) errorLocked(err error) *SpaceError {
 }
 
 // stateLocked returns the state. g.mu is held.
-func (g *spaceGuard) stateLocked() SpaceState {
-	st := SpaceState{Writable: g.writable, Known: g.known, Absent: g.mode == metaAbsent}
+func (g *spaceGuard) stateLocked() spaceState {
+	st := spaceState{Writable: g.writable, Known: g.known, Absent: g.mode == metaAbsent}
 	if g.known {
 		st.Free, st.Reserve = max(g.free-g.charged, 0), g.reserve
 	}
@@ -394,15 +394,17 @@ func (g *spaceGuard) stateLocked() SpaceState {
 }
 
 // state returns the state as last measured.
-func (g *spaceGuard) state() SpaceState {
+func (g *spaceGuard) state() spaceState {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.stateLocked()
 }
 
-// Space says whether the store is storing new answers, and the free space
-// and reserve on its disk as last measured (at most about a second ago).
-func (s *Store) Space() SpaceState { return s.space.state() }
+// spaceStats fills in what Stats says about free space.
+func (s *Store) spaceStats(st *Stats) {
+	sp := s.space.state()
+	st.Writable, st.ReadOnly, st.FreeBytes, st.ReserveBytes = sp.Writable, sp.Reason, sp.Free, sp.Reserve
+}
 
 // Writable reports whether the store is storing new answers; when it is
 // not, reason says why ("disk full: 12.0 MiB free, reserve 1.0 GiB").

@@ -35,6 +35,15 @@ type Stats struct {
 	SetAside string
 	// ExpiredEntries counts the records the expiry sweep deleted since Open.
 	ExpiredEntries int64
+
+	// Writable reports that the store stores new answers; ReadOnly says,
+	// when it does not, why: "disk full: 12.0 MiB free, reserve 1.0 GiB".
+	Writable bool
+	ReadOnly string
+	// FreeBytes is the free space on the cache's file system at the last
+	// measurement (about a second old at most), and ReserveBytes the free
+	// space the store leaves there; both zero where it is not measured.
+	FreeBytes, ReserveBytes int64
 }
 
 // counters keeps Stats up to date as records come and go.
@@ -71,6 +80,7 @@ func (c *counters) remove(old prior) {
 func (s *Store) Stats() Stats {
 	st := Stats{Entries: s.counts.entries.Load(), Bytes: s.counts.bytes.Load()}
 	s.upkeepStats(&st)
+	s.spaceStats(&st)
 	return st
 }
 
