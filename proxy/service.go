@@ -31,9 +31,26 @@ func (h *Handler) serveReadyz(w http.ResponseWriter, _ *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	io.WriteString(w, "ready\n"+h.cacheReadOnly())
 	if h.sums == nil {
-		io.WriteString(w, "ready\nchecksum verification: off\n")
+		io.WriteString(w, "checksum verification: off\n")
 		return
 	}
-	io.WriteString(w, "ready\nchecksum verification: "+h.sums.Name()+"\n")
+	io.WriteString(w, "checksum verification: "+h.sums.Name()+"\n")
+}
+
+// storeWritable is a store that says whether it stores new answers
+// (cache.Store.Writable). One that does not, on a full disk, still serves
+// what it holds and what the upstreams send: /readyz says so, and ready.
+type storeWritable interface{ Writable() (bool, string) }
+
+// cacheReadOnly returns /readyz's line about a read-only store: "cache:
+// read-only (disk full: 12.0 MiB free, reserve 1.0 GiB)", or nothing.
+func (h *Handler) cacheReadOnly() string {
+	if s, ok := h.cfg.Store.(storeWritable); ok {
+		if ok, reason := s.Writable(); !ok {
+			return "cache: read-only (" + reason + ")\n"
+		}
+	}
+	return ""
 }

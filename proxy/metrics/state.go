@@ -17,6 +17,7 @@ type stateCollector struct {
 
 	requests, shared, attempts, hedges, hedgesWon, lookups *prometheus.Desc
 	cacheEntries, cacheBytes                               *prometheus.Desc
+	cacheWritable, cacheFree, cacheReserve                 *prometheus.Desc
 	state, score, latency, errorRatio, stale, backoff      *prometheus.Desc
 	alerts                                                 *prometheus.Desc
 }
@@ -42,6 +43,10 @@ func newStateCollector(src Sources) *stateCollector {
 		stale:        desc("upstream_stale", "1 when the upstream's list of the probe module lacks versions another upstream lists.", "pool", "upstream"),
 		backoff:      desc("upstream_breaker_backoff_seconds", "Length of the upstream's current or last circuit-breaker opening; 0 once it has closed.", "pool", "upstream"),
 		alerts:       desc("alerts_firing", "Firing alerts, by severity.", "severity"),
+
+		cacheWritable: desc("cache_writable", "1 while the cache stores new answers; 0 while it is read-only because its disk has less free space than the reserve (answers are then served without being stored, and zips get 503)."),
+		cacheFree:     desc("cache_free_bytes", "Free space on the cache's file system at the last measurement (absent where it is not measured)."),
+		cacheReserve:  desc("cache_reserve_bytes", "Free space the cache leaves on its file system: below it the cache is read-only (absent where free space is not measured)."),
 	}
 }
 
@@ -49,7 +54,7 @@ func newStateCollector(src Sources) *stateCollector {
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.requests, c.shared, c.attempts, c.hedges, c.hedgesWon, c.lookups,
-		c.cacheEntries, c.cacheBytes,
+		c.cacheEntries, c.cacheBytes, c.cacheWritable, c.cacheFree, c.cacheReserve,
 		c.state, c.score, c.latency, c.errorRatio, c.stale, c.backoff, c.alerts,
 	} {
 		ch <- d
@@ -81,6 +86,15 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		st := s.Stats()
 		gauge(c.cacheEntries, float64(st.Entries))
 		gauge(c.cacheBytes, float64(st.Bytes))
+		writable := 0.0
+		if st.Writable {
+			writable = 1
+		}
+		gauge(c.cacheWritable, writable)
+		if st.ReserveBytes > 0 {
+			gauge(c.cacheFree, float64(st.FreeBytes))
+			gauge(c.cacheReserve, float64(st.ReserveBytes))
+		}
 	}
 	for _, p := range c.src.Pools {
 		for _, s := range p.Pool.Snapshot() {

@@ -169,6 +169,15 @@ type CacheStats struct {
 	Stale  uint64 `json:"stale"`
 	// HitRatio is the share of answers served from the cache, 0 to 1.
 	HitRatio float64 `json:"hit_ratio"`
+	// ReadOnly, when not empty, says why the cache stores no new answers
+	// ("disk full: 12.0 MiB free, reserve 1.0 GiB"): it still serves what
+	// it holds, new answers are served without being stored, and zips get
+	// 503.
+	ReadOnly string `json:"read_only,omitempty"`
+	// FreeBytes is the free space on the cache's disk, and ReserveBytes the
+	// free space the cache leaves there; both zero where not measured.
+	FreeBytes    int64 `json:"free_bytes,omitempty"`
+	ReserveBytes int64 `json:"reserve_bytes,omitempty"`
 }
 
 // ClientStats counts the answers the server gave its clients since it

@@ -83,6 +83,9 @@ func WriteText(w io.Writer, r Report) error {
 	fmt.Fprintf(&b, "\nCache: %s entries, %s, hit ratio %s (%s hits, %s misses, %s stale)\n",
 		formatCount(uint64(max(c.Entries, 0))), formatBytes(max(c.Bytes, 0)), formatRatio(c.HitRatio),
 		formatCount(c.Hits), formatCount(c.Misses), formatCount(c.Stale))
+	if c.ReadOnly != "" {
+		fmt.Fprintf(&b, "Cache: %s\n", termSafe(readOnlyText(c)))
+	}
 	if cl := r.Clients; cl != nil {
 		fmt.Fprintf(&b, "Clients: %s of %s requests failed since start\n", formatCount(cl.Failed), formatCount(cl.Requests))
 	}

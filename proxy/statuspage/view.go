@@ -167,6 +167,7 @@ func newPageView(r Report) pageView {
 		{"Hit ratio", formatRatio(r.Cache.HitRatio)},
 		{"Hits / misses / stale", formatCount(r.Cache.Hits) + " / " + formatCount(r.Cache.Misses) + " / " + formatCount(r.Cache.Stale)},
 	}
+	v.Cache = append(v.Cache, spaceFacts(r.Cache)...)
 	v.Server = []fact{
 		{"Version", v.Version},
 		{"Started", v.Started},
@@ -270,6 +271,7 @@ func verdict(r Report) verdictView {
 		}
 		v.Details = append(v.Details, d)
 	}
+	spaceVerdict(r.Cache, &v)
 	switch {
 	case hurt:
 		v.Details = append(v.Details, fmt.Sprintf("%s of %s client requests failed since start", formatCount(r.Clients.Failed), formatCount(r.Clients.Requests)))
