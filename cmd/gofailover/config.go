@@ -33,6 +33,7 @@ type Config struct {
 	Upstreams              []string      `env:"UPSTREAMS" usage:"comma-separated upstream proxy URLs, in preference order (default: the go command's GOPROXY list without direct, off and this server)"`
 	CacheDir               string        `env:"CACHE_DIR" usage:"cache directory (default: gofailover under the user cache directory)"`
 	CacheMaxSize           byteSize      `env:"CACHE_MAX_SIZE" envDefault:"0" usage:"most bytes of answers the cache keeps, such as 20GiB; past it the least recently used are evicted (0: no bound)"`
+	CacheReserve           reserveSize   `env:"CACHE_RESERVE" usage:"free space the cache leaves on its disk, as a size such as 2GiB or a share such as 5%; below it the cache is read-only: new answers are served without being stored, and zips get 503 (default: 5% of the file system, at least 1GiB but at most 10%; never below 64MiB)"`
 	SumDB                  string        `env:"SUMDB" usage:"checksum database every public .mod and .zip is verified against, as in GOSUMDB: name, name+key, \"name+key url\" or off (default: the go command's GOSUMDB)"`
 	Private                string        `env:"PRIVATE" usage:"comma-separated module path patterns (GOPRIVATE syntax) never verified nor sent to public upstreams (default: the go command's GOPRIVATE and GONOSUMDB)"`
 	PrivateUpstreams       []string      `env:"PRIVATE_UPSTREAMS" usage:"comma-separated upstream proxy URLs for private modules, in preference order (default: none; private modules get 404)"`

@@ -104,7 +104,9 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		}
 		notify = webhook
 	}
-	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, MaxBytes: int64(cfg.CacheMaxSize), Logger: log.With("component", "cache")})
+	reserve, reservePercent := cfg.CacheReserve.cacheOptions()
+	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, MaxBytes: int64(cfg.CacheMaxSize), Logger: log.With("component", "cache"),
+		Reserve: reserve, ReservePercent: reservePercent})
 	if errors.Is(err, cache.ErrLocked) {
 		return nil, configErrorf("%sCACHE_DIR: %s is in use by another gofailover process", envPrefix, cfg.CacheDir)
 	}

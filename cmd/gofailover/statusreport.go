@@ -169,6 +169,7 @@ func alertRow(a alert.Alert) statuspage.Alert {
 func (s *statusSource) cacheStats(requests []proxy.RequestCount) statuspage.CacheStats {
 	st := s.store.Stats()
 	cs := statuspage.CacheStats{Entries: st.Entries, Bytes: st.Bytes}
+	cs.ReadOnly, cs.FreeBytes, cs.ReserveBytes = st.ReadOnly, st.FreeBytes, st.ReserveBytes
 	for _, c := range requests {
 		switch c.Cache {
 		case "hit":
