@@ -63,8 +63,9 @@ func (s *Store) recreateDir(dir string) error {
 
 // Check reports whether the store is usable, for a readiness probe: nil,
 // or an error saying why not. It recreates the blobs and tmp directories
-// if they are missing, creates and removes a file in tmp, and reads from
-// Badger. A metadata directory removed while the store is open cannot be
+// if they are missing, creates and removes a file in tmp (a full disk is
+// not a failure: the store is then read-only, as Writable says), and reads
+// from Badger. A metadata directory removed while the store is open cannot be
 // healed: the store must be reopened.
 func (s *Store) Check() error {
 	if _, err := os.Stat(filepath.Join(s.metaDir, manifestName)); err != nil {
@@ -83,16 +84,18 @@ func (s *Store) Check() error {
 			return fmt.Errorf("cache: %s is not a directory", d)
 		}
 	}
-	f, err := s.createTemp("check-*")
-	if err != nil {
+	// A full disk leaves the store usable, read-only (Writable says so).
+	switch f, err := s.createTemp("check-*"); {
+	case err == nil:
+		name := f.Name()
+		f.Close()
+		if err := os.Remove(name); err != nil {
+			return fmt.Errorf("cache: removing %s: %w", name, err)
+		}
+	case !noSpace(err):
 		return err
 	}
-	name := f.Name()
-	f.Close()
-	if err := os.Remove(name); err != nil {
-		return fmt.Errorf("cache: removing %s: %w", name, err)
-	}
-	err = s.dbView(func(txn *badger.Txn) error {
+	err := s.dbView(func(txn *badger.Txn) error {
 		_, err := txn.Get(dbKey(checkProbeKey))
 		return err
 	})

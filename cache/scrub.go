@@ -1,10 +1,12 @@
 package cache
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -73,7 +75,11 @@ func (s *Store) scrubLoop(stop <-chan struct{}) {
 		s.saveScrubState(st)
 		m.scrubPasses.Add(1)
 		m.lastScrub.Store(st.LastPass.UnixNano())
-		s.log.Info("cache: scrub pass done", "bytes", m.scrubbedBytes.Load()-startBytes,
+		level, read := slog.LevelInfo, m.scrubbedBytes.Load()-startBytes
+		if read == 0 {
+			level = slog.LevelDebug // nothing to scrub: not worth a line
+		}
+		s.log.Log(context.Background(), level, "cache: scrub pass done", "bytes", read,
 			"corrupt_blobs_found", m.corrupt.Load()-startCorrupt, "took", took.Round(time.Second))
 	}
 }

@@ -18,10 +18,15 @@ func (h *Handler) serveHealthz(w http.ResponseWriter, _ *http.Request) {
 	io.WriteString(w, "ok\n")
 }
 
-// serveReadyz answers /readyz: the store is open and there is an upstream
-// to fetch from or a cache to serve from.
+// storeChecker is a store that can say whether it is usable, healing
+// what it can first (cache.Store.Check: its directories, a file written,
+// a record read).
+type storeChecker interface{ Check() error }
+
+// serveReadyz answers /readyz: the store is usable and there is an
+// upstream to fetch from or a cache to serve from.
 func (h *Handler) serveReadyz(w http.ResponseWriter, _ *http.Request) {
-	if _, err := h.cfg.Store.Lookup(readyProbeKey); err != nil && !errors.Is(err, cache.ErrNotFound) {
+	if err := h.storeUsable(); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "cache store is not usable: "+err.Error())
 		return
 	}
@@ -53,4 +58,16 @@ func (h *Handler) cacheReadOnly() string {
 		}
 	}
 	return ""
+}
+
+// storeUsable checks the store with its own Check if it has one, else by
+// looking a key up.
+func (h *Handler) storeUsable() error {
+	if c, ok := h.cfg.Store.(storeChecker); ok {
+		return c.Check()
+	}
+	if _, err := h.cfg.Store.Lookup(readyProbeKey); err != nil && !errors.Is(err, cache.ErrNotFound) {
+		return err
+	}
+	return nil
 }

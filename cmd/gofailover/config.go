@@ -33,6 +33,9 @@ type Config struct {
 	Upstreams              []string      `env:"UPSTREAMS" usage:"comma-separated upstream proxy URLs, in preference order (default: the go command's GOPROXY list without direct, off and this server)"`
 	CacheDir               string        `env:"CACHE_DIR" usage:"cache directory (default: gofailover under the user cache directory)"`
 	CacheMaxSize           byteSize      `env:"CACHE_MAX_SIZE" envDefault:"0" usage:"most bytes of answers the cache keeps, such as 20GiB; past it the least recently used are evicted (0: no bound)"`
+	ScrubRate              byteSize      `env:"SCRUB_RATE" envDefault:"8MiB" usage:"bytes per second the background scrub reads to re-hash every cached file, a pass every scrub interval; a file that does not hash to its name is removed, never served, and fetched again (0: no scrub)"`
+	ScrubInterval          time.Duration `env:"SCRUB_INTERVAL" envDefault:"24h" usage:"how often the scrub starts a pass over every cached file"`
+	CacheKeepStale         time.Duration `env:"CACHE_KEEP_STALE" envDefault:"168h" usage:"age past which a mutable answer (@v/list, @latest, ...), kept to serve when every upstream fails, is deleted; remembered \"not found\" answers are deleted once past the mutable TTL (0: kept until evicted)"`
 	CacheReserve           reserveSize   `env:"CACHE_RESERVE" usage:"free space the cache leaves on its disk, as a size such as 2GiB or a share such as 5%; below it the cache is read-only: new answers are served without being stored, and zips get 503 (default: 5% of the file system, at least 1GiB but at most 10%; never below 64MiB)"`
 	SumDB                  string        `env:"SUMDB" usage:"checksum database every public .mod and .zip is verified against, as in GOSUMDB: name, name+key, \"name+key url\" or off (default: the go command's GOSUMDB)"`
 	Private                string        `env:"PRIVATE" usage:"comma-separated module path patterns (GOPRIVATE syntax) never verified nor sent to public upstreams (default: the go command's GOPRIVATE and GONOSUMDB)"`
@@ -188,6 +191,7 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 	}
 	for _, err := range []error{
 		positive("MUTABLE_TTL", c.MutableTTL),
+		positive("SCRUB_INTERVAL", c.ScrubInterval),
 		positive("CONNECT_TIMEOUT", c.ConnectTimeout),
 		positive("FIRST_BYTE_TIMEOUT", c.FirstByteTimeout),
 		positive("IDLE_TIMEOUT", c.IdleTimeout),
@@ -216,6 +220,9 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 	}
 	if c.ProbeInterval < 0 {
 		return configErrorf("%sPROBE_INTERVAL: must not be negative, got %v", envPrefix, c.ProbeInterval)
+	}
+	if c.CacheKeepStale < 0 {
+		return configErrorf("%sCACHE_KEEP_STALE: must not be negative, got %v", envPrefix, c.CacheKeepStale)
 	}
 	switch {
 	case c.LatencyHalfLife < 0:
@@ -269,6 +276,15 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		return err
 	}
 	return c.resolveCacheDir()
+}
+
+// scrubRate is GOFAILOVER_SCRUB_RATE as cache.Options.ScrubRate takes
+// it: there zero means the default, and a negative rate no scrub.
+func (c *Config) scrubRate() int64 {
+	if c.ScrubRate == 0 {
+		return -1
+	}
+	return int64(c.ScrubRate)
 }
 
 // positive checks that the setting name (without the prefix) is above zero.

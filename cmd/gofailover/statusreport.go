@@ -165,10 +165,12 @@ func alertRow(a alert.Alert) statuspage.Alert {
 	return row
 }
 
-// cacheStats is the cache's size and how often it answered requests.
+// cacheStats is the cache's size, how often it answered requests, and
+// what its checks found.
 func (s *statusSource) cacheStats(requests []proxy.RequestCount) statuspage.CacheStats {
 	st := s.store.Stats()
-	cs := statuspage.CacheStats{Entries: st.Entries, Bytes: st.Bytes}
+	cs := statuspage.CacheStats{Entries: st.Entries, Bytes: st.Bytes,
+		CorruptBlobs: st.CorruptBlobs, LastScrubAt: st.LastScrubAt, SetAside: st.SetAside}
 	cs.ReadOnly, cs.FreeBytes, cs.ReserveBytes = st.ReadOnly, st.FreeBytes, st.ReserveBytes
 	for _, c := range requests {
 		switch c.Cache {

@@ -18,6 +18,9 @@ type stateCollector struct {
 	requests, shared, attempts, hedges, hedgesWon, lookups *prometheus.Desc
 	cacheEntries, cacheBytes                               *prometheus.Desc
 	cacheWritable, cacheFree, cacheReserve                 *prometheus.Desc
+	cacheCorrupt, cacheScrubbedBytes, cacheScrubbedFiles   *prometheus.Desc
+	cacheScrubPasses, cacheLastScrub, cacheUnchecked       *prometheus.Desc
+	cacheExpired                                           *prometheus.Desc
 	state, score, latency, errorRatio, stale, backoff      *prometheus.Desc
 	alerts                                                 *prometheus.Desc
 }
@@ -44,6 +47,14 @@ func newStateCollector(src Sources) *stateCollector {
 		backoff:      desc("upstream_breaker_backoff_seconds", "Length of the upstream's current or last circuit-breaker opening; 0 once it has closed.", "pool", "upstream"),
 		alerts:       desc("alerts_firing", "Firing alerts, by severity.", "severity"),
 
+		cacheCorrupt:       desc("cache_corrupt_blobs_total", "Cached files found not to hash to their names (by the scrub, a first read or a commit of the same content): each was removed or replaced, never served, and its answers dropped."),
+		cacheScrubbedBytes: desc("cache_scrubbed_bytes_total", "Bytes of cached files the background scrub has re-hashed."),
+		cacheScrubbedFiles: desc("cache_scrubbed_files_total", "Cached files the background scrub has re-hashed."),
+		cacheScrubPasses:   desc("cache_scrub_passes_total", "Complete passes of the background scrub over every cached file."),
+		cacheLastScrub:     desc("cache_last_scrub_timestamp_seconds", "When the last complete scrub pass ended, in Unix seconds (absent if none has)."),
+		cacheUnchecked:     desc("cache_unchecked_blobs", "Cached files not hashed since the cache was opened; each is hashed on its first read."),
+		cacheExpired:       desc("cache_expired_entries_total", "Answers deleted because they were past their age: remembered \"not found\" answers and mutable answers."),
+
 		cacheWritable: desc("cache_writable", "1 while the cache stores new answers; 0 while it is read-only because its disk has less free space than the reserve (answers are then served without being stored, and zips get 503)."),
 		cacheFree:     desc("cache_free_bytes", "Free space on the cache's file system at the last measurement (absent where it is not measured)."),
 		cacheReserve:  desc("cache_reserve_bytes", "Free space the cache leaves on its file system: below it the cache is read-only (absent where free space is not measured)."),
@@ -55,6 +66,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.requests, c.shared, c.attempts, c.hedges, c.hedgesWon, c.lookups,
 		c.cacheEntries, c.cacheBytes, c.cacheWritable, c.cacheFree, c.cacheReserve,
+		c.cacheCorrupt, c.cacheScrubbedBytes, c.cacheScrubbedFiles, c.cacheScrubPasses, c.cacheLastScrub, c.cacheUnchecked, c.cacheExpired,
 		c.state, c.score, c.latency, c.errorRatio, c.stale, c.backoff, c.alerts,
 	} {
 		ch <- d
@@ -95,6 +107,15 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.cacheFree, float64(st.FreeBytes))
 			gauge(c.cacheReserve, float64(st.ReserveBytes))
 		}
+		counter(c.cacheCorrupt, uint64(max(st.CorruptBlobs, 0)))
+		counter(c.cacheScrubbedBytes, uint64(max(st.ScrubbedBytes, 0)))
+		counter(c.cacheScrubbedFiles, uint64(max(st.ScrubbedFiles, 0)))
+		counter(c.cacheScrubPasses, uint64(max(st.ScrubPasses, 0)))
+		if !st.LastScrubAt.IsZero() {
+			gauge(c.cacheLastScrub, float64(st.LastScrubAt.UnixNano())/1e9)
+		}
+		gauge(c.cacheUnchecked, float64(st.UncheckedBlobs))
+		counter(c.cacheExpired, uint64(max(st.ExpiredEntries, 0)))
 	}
 	for _, p := range c.src.Pools {
 		for _, s := range p.Pool.Snapshot() {

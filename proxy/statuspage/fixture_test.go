@@ -60,7 +60,8 @@ func sampleReport() Report {
 			{Rule: "upstream_error_rate", Upstream: mirrorC, Severity: "P2", State: "pending",
 				Since: now.Add(-3 * time.Minute), Value: 0.05, Threshold: 0.05, Unit: "ratio", Summary: "mirror C errors rising"},
 		},
-		Cache:   CacheStats{Entries: 18234, Bytes: 1288490188, Hits: 90210, Misses: 7711, Stale: 12, HitRatio: 0.92},
+		Cache: CacheStats{Entries: 18234, Bytes: 1288490188, Hits: 90210, Misses: 7711, Stale: 12, HitRatio: 0.92,
+			CorruptBlobs: 2, LastScrubAt: now.Add(-3 * time.Hour)},
 		Clients: &ClientStats{Requests: 97933, Failed: 0},
 	}
 }

@@ -78,6 +78,7 @@ func TestStatusPageHTML(t *testing.T) {
 		"last hour · 11:00 – 12:00", "last day · Mar 9 12:00 – 12:00",
 		// Cache and server facts.
 		"18,234", "1.2 GiB", "92%", "90,210 / 7,711 / 12",
+		"<dt>Last scrub</dt><dd>09:00:00 (3h ago)</dd>", "<dt>Corrupt blobs found</dt><dd>2 (removed, never served)</dd>",
 		"v1.4.0", "2026-03-09 08:48:00 UTC", "1d 3h", "on (sum.example.org)",
 		`href="status.json"`,
 	} {

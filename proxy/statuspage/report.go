@@ -178,6 +178,16 @@ type CacheStats struct {
 	// free space the cache leaves there; both zero where not measured.
 	FreeBytes    int64 `json:"free_bytes,omitempty"`
 	ReserveBytes int64 `json:"reserve_bytes,omitempty"`
+	// CorruptBlobs counts the cached files found, since the server
+	// started, not to hash to their names: each was removed (or replaced
+	// by an honest copy) without being served.
+	CorruptBlobs int64 `json:"corrupt_blobs,omitempty"`
+	// LastScrubAt is when the background scrub last finished re-hashing
+	// every cached file; zero if it never has.
+	LastScrubAt time.Time `json:"last_scrub_at,omitzero"`
+	// SetAside is where a damaged cache index was moved at start-up (a
+	// fresh one took its place), if it was.
+	SetAside string `json:"set_aside,omitempty"`
 }
 
 // ClientStats counts the answers the server gave its clients since it

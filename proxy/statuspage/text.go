@@ -83,6 +83,12 @@ func WriteText(w io.Writer, r Report) error {
 	fmt.Fprintf(&b, "\nCache: %s entries, %s, hit ratio %s (%s hits, %s misses, %s stale)\n",
 		formatCount(uint64(max(c.Entries, 0))), formatBytes(max(c.Bytes, 0)), formatRatio(c.HitRatio),
 		formatCount(c.Hits), formatCount(c.Misses), formatCount(c.Stale))
+	if c.CorruptBlobs > 0 {
+		fmt.Fprintf(&b, "Cache: corrupt blobs found: %s (removed, never served)\n", formatCount(uint64(c.CorruptBlobs)))
+	}
+	if c.SetAside != "" {
+		fmt.Fprintf(&b, "Cache: a damaged index was set aside at start-up: %s\n", termSafe(c.SetAside))
+	}
 	if c.ReadOnly != "" {
 		fmt.Fprintf(&b, "Cache: %s\n", termSafe(readOnlyText(c)))
 	}

@@ -24,6 +24,7 @@ func TestWriteText(t *testing.T) {
 		"P1        firing   upstream_error_rate  https://mirror-b.example.com       11:48:00 (for 12m)  62%    20%        mirror-b fails most requests; traffic moved to the other mirrors",
 		"P2        pending  upstream_error_rate  https://proxy.corp.example.net/go  11:57:00 (for 3m)   5.0%   5.0%       mirror C errors rising",
 		"Cache: 18,234 entries, 1.2 GiB, hit ratio 92% (90,210 hits, 7,711 misses, 12 stale)",
+		"Cache: corrupt blobs found: 2 (removed, never served)",
 		"Clients: 0 of 97,933 requests failed since start",
 	} {
 		if !strings.Contains(out, want) {

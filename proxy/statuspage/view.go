@@ -167,6 +167,7 @@ func newPageView(r Report) pageView {
 		{"Hit ratio", formatRatio(r.Cache.HitRatio)},
 		{"Hits / misses / stale", formatCount(r.Cache.Hits) + " / " + formatCount(r.Cache.Misses) + " / " + formatCount(r.Cache.Stale)},
 	}
+	v.Cache = append(v.Cache, upkeepFacts(r.Cache, now)...)
 	v.Cache = append(v.Cache, spaceFacts(r.Cache)...)
 	v.Server = []fact{
 		{"Version", v.Version},
@@ -175,6 +176,24 @@ func newPageView(r Report) pageView {
 		{"Checksum verification", v.Verification},
 	}
 	return v
+}
+
+// upkeepFacts are what the cache's checks found: when the scrub last
+// finished a pass and, if any, the corrupt files found and a damaged
+// index set aside at start-up.
+func upkeepFacts(c CacheStats, now time.Time) []fact {
+	last := formatClock(c.LastScrubAt, now)
+	if !c.LastScrubAt.IsZero() {
+		last += " (" + formatAge(c.LastScrubAt, now) + " ago)"
+	}
+	facts := []fact{{"Last scrub", last}}
+	if c.CorruptBlobs > 0 {
+		facts = append(facts, fact{"Corrupt blobs found", formatCount(uint64(c.CorruptBlobs)) + " (removed, never served)"})
+	}
+	if c.SetAside != "" {
+		facts = append(facts, fact{"Damaged index set aside", c.SetAside})
+	}
+	return facts
 }
 
 // verificationText says whether verification is on, and against what.
