@@ -28,7 +28,7 @@ var binary struct {
 	err  error
 }
 
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	binary.once.Do(func() {
 		dir, err := os.MkdirTemp("", "gofailover-bin-")
@@ -86,7 +86,7 @@ var listeningLine = regexp.MustCompile(`gofailover listening"? addr=(\S+)`)
 
 // startProcess starts the gofailover binary with the given environment
 // additions and waits until it listens (or exits).
-func startProcess(t *testing.T, env ...string) *process {
+func startProcess(t testing.TB, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(buildBinary(t))
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GOFAILOVER_LISTEN=127.0.0.1:0",
