@@ -105,48 +105,43 @@ func (s *Store) judge(key string, info os.FileInfo, sum, got [32]byte, err error
 }
 
 // condemn deals with a blob file, identified by info, that hashed to got
-// instead of sum: it is removed if it is still in place, counted, logged
-// at ERROR, and every record that refers to sum is dropped unless an
-// honest copy already took the file's place. The next request for those
-// keys fetches an honest copy.
+// instead of sum: if it is still in place it is removed, every record that
+// refers to sum dropped, and the finding counted and logged at ERROR, in
+// that order (so that Stats shows it once it is dealt with). The next
+// request for those keys fetches an honest copy. A file already gone was
+// condemned by another check; one replaced meanwhile was replaced by a
+// commit of the honest copy (which counted it): neither is counted again.
 func (s *Store) condemn(sum, got [32]byte, info os.FileInfo, found string) {
 	p := s.blobPath(sum)
 	unlock := s.lockBlob(sum)
 	cur, err := os.Lstat(p)
-	replaced := false
-	switch {
-	case err == nil && os.SameFile(cur, info):
-		if err := os.Remove(p); err != nil {
-			// It stays unchecked: every read hashes it again and refuses it.
-			s.log.Error("cache: cannot remove a corrupt blob file", "file", p, "err", err)
-		} else {
-			s.markChecked(sum)
-			if err := syncDir(filepath.Dir(p)); err != nil {
-				s.log.Warn("cache: removing a corrupt blob file", "file", p, "err", err)
-			}
-		}
-	case err == nil:
-		replaced = true // an honest copy was committed meanwhile
+	if err != nil || !os.SameFile(cur, info) {
+		s.markChecked(sum) // gone, or an honest copy in its place
+		unlock()
+		return
+	}
+	if err := os.Remove(p); err != nil {
+		// It stays unchecked: every read hashes it again and refuses it.
+		s.log.Error("cache: cannot remove a corrupt blob file", "file", p, "err", err)
+	} else {
 		s.markChecked(sum)
-	default:
-		s.markChecked(sum) // gone already
+		if err := syncDir(filepath.Dir(p)); err != nil {
+			s.log.Warn("cache: removing a corrupt blob file", "file", p, "err", err)
+		}
 	}
 	unlock()
+	if err := s.dropRecordsOf(sum, info); err != nil {
+		s.log.Error("cache: dropping the records of a corrupt blob failed", "file", p, "err", err)
+	}
 	s.maint.corrupt.Add(1)
 	s.log.Error("cache: blob file does not hash to its name; removed it and dropped its records",
 		"file", p, "size", info.Size(), "sha256", hex.EncodeToString(got[:]), "found_by", found)
-	if replaced {
-		return
-	}
-	if err := s.dropRecordsOf(sum); err != nil {
-		s.log.Error("cache: dropping the records of a corrupt blob failed", "file", p, "err", err)
-	}
 }
 
 // dropRecordsOf deletes every record whose body is the blob with digest
-// sum, as long as no file is at its path (an honest copy committed
-// meanwhile keeps them).
-func (s *Store) dropRecordsOf(sum [32]byte) error {
+// sum, unless a file other than the corrupt one (bad) is at its path: an
+// honest copy committed meanwhile keeps them.
+func (s *Store) dropRecordsOf(sum [32]byte, bad os.FileInfo) error {
 	var keys []string
 	err := s.eachRecord(func(key string, r *record) {
 		if !r.inline && r.SHA256 == sum {
@@ -163,8 +158,8 @@ func (s *Store) dropRecordsOf(sum [32]byte) error {
 			if r.inline || r.SHA256 != sum {
 				return false
 			}
-			_, err := os.Lstat(p)
-			return errors.Is(err, os.ErrNotExist)
+			cur, err := os.Lstat(p)
+			return err != nil || os.SameFile(cur, bad)
 		})
 		if err != nil {
 			errs = append(errs, err)
