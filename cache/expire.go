@@ -46,6 +46,9 @@ func (s *Store) expireLoop(stop <-chan struct{}) {
 			return
 		case <-t.C:
 		}
+		if ok, _ := s.Writable(); !ok {
+			continue // deleting writes too; the space gate refuses it (space.go)
+		}
 		st, err := s.Expire(time.Now())
 		if err != nil {
 			s.log.Warn("cache: expiry sweep failed", "err", err)

@@ -187,9 +187,13 @@ func (s *Store) loadScrubState() scrubState {
 	return st
 }
 
-// saveScrubState writes the scrub's progress; a failure is logged (the
-// next run then scrubs more than it needed to).
+// saveScrubState writes the scrub's progress, unless the store is
+// read-only; a failure is logged (the next run then scrubs more than it
+// needed to).
 func (s *Store) saveScrubState(st scrubState) {
+	if ok, _ := s.Writable(); !ok {
+		return // on a full disk: the next run scrubs a little more
+	}
 	v, err := json.Marshal(st)
 	if err == nil {
 		err = s.admit(int64(len(scrubStateKey) + len(v)))
