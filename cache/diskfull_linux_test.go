@@ -48,21 +48,12 @@ const (
 // GOFAILOVER_REQUIRE_ROOT_TESTS=1) when it cannot.
 func mountTmpfs(t *testing.T, size int64) string {
 	t.Helper()
-	cannot := func(why string) {
-		t.Helper()
-		msg := "SKIPPING the disk-full tests: " + why + "; they mount a tmpfs, which needs root (CI runs them as root)"
-		if os.Getenv(requireRootEnv) == "1" {
-			t.Fatal(msg + ", and " + requireRootEnv + "=1 requires them")
-		}
-		t.Log(strings.Repeat("!", 72))
-		t.Skip(msg)
-	}
 	if os.Geteuid() != 0 {
-		cannot("not running as root")
+		cannotMount(t, "not running as root")
 	}
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
-		cannot(fmt.Sprintf("mounting a tmpfs on %s failed: %v", dir, err))
+		cannotMount(t, fmt.Sprintf("mounting a tmpfs on %s failed: %v", dir, err))
 	}
 	t.Cleanup(func() {
 		if err := syscall.Unmount(dir, 0); err != nil {
@@ -72,6 +63,17 @@ func mountTmpfs(t *testing.T, size int64) string {
 	})
 	checkTmpfs(t, dir)
 	return dir
+}
+
+// cannotMount skips the test, loudly, because why keeps it from mounting
+// a tmpfs; under GOFAILOVER_REQUIRE_ROOT_TESTS=1 it fails it instead.
+func cannotMount(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv(requireRootEnv) == "1" {
+		t.Fatalf("the disk-full tests cannot run: %s; they mount a tmpfs, which needs root, and %s=1 requires them", why, requireRootEnv)
+	}
+	t.Log(strings.Repeat("!", 72))
+	t.Skipf("SKIPPING the disk-full tests: %s; they mount a tmpfs, which needs root (CI runs them as root)", why)
 }
 
 // checkTmpfs fails the test unless dir is on a tmpfs of at most 1 GiB:
@@ -98,7 +100,9 @@ func freeOn(t testing.TB, dir string) int64 {
 }
 
 // fillTo grows (or shrinks) the filler file on the tmpfs at mnt until the
-// file system has at most leave bytes free (rounded to its pages).
+// file system has at most leave bytes free (rounded to its pages). It
+// does not chase space that appears meanwhile, such as the room of a
+// ballast the store deletes when it sees the disk full.
 func fillTo(t testing.TB, mnt string, leave int64) {
 	t.Helper()
 	checkTmpfs(t, mnt)
@@ -132,7 +136,7 @@ func fillTo(t testing.TB, mnt string, leave int64) {
 			t.Fatal(err)
 		}
 		size = fi.Size()
-		if err != nil || freeOn(t, mnt) <= leave {
+		if free := freeOn(t, mnt); free <= leave || free-leave > 1<<20 {
 			return
 		}
 	}
@@ -430,7 +434,7 @@ func waitBallastGone(t *testing.T, s *Store, mnt string) {
 	deadline := time.Now().Add(recoveryWithin)
 	for fileExists(ballastPath(s.dir)) || freeOn(t, mnt) < s.space.headroom/2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the ballast is still there with the disk full (%s free)", formatSize(freeOn(t, mnt)))
+			t.Fatalf("with the disk full, after %v: ballast there %v, %s free", recoveryWithin, fileExists(ballastPath(s.dir)), formatSize(freeOn(t, mnt)))
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -631,6 +635,9 @@ func childFullStart(t *testing.T, mnt string) {
 // read misses). Each opens, reads what it can, refuses writes, and writes
 // again once the filler is deleted.
 func TestDiskFullStart(t *testing.T) {
+	if os.Geteuid() != 0 {
+		cannotMount(t, "not running as root")
+	}
 	for _, tc := range []struct {
 		name      string
 		seed      string
