@@ -206,6 +206,16 @@ func TestCheckSpaceHysteresisAndBallast(t *testing.T) {
 	step(MiB/2, false, false)                 // others took even the headroom: the ballast goes
 	step(100*MiB+hyst, false, false)          // no room to make the ballast again
 	step(100*MiB+hyst+g.headroom, true, true) // room for it: made, and writable
+	step(MiB/2, false, false)                 // gone again
+	if st := g.state(); st.Reason != "disk full: 512.0 KiB free, reserve 100.0 MiB" {
+		t.Errorf("reason: %q", st.Reason)
+	}
+	// Without its ballast a writable store turns read-only at the next
+	// check, whatever is free.
+	g.mu.Lock()
+	g.writable = true
+	g.mu.Unlock()
+	step(100*MiB+hyst, false, false)
 	for _, want := range []string{"deleted the ballast", "storing new answers again"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs)

@@ -22,7 +22,8 @@ func (s *Store) watchSpace(stop <-chan struct{}) {
 //
 //   - below Badger's headroom (others filled the disk), the ballast goes,
 //     so that Badger's own flushes and compactions have room;
-//   - below the reserve, a writable store turns read-only;
+//   - below the reserve, or without its ballast, a writable store turns
+//     read-only;
 //   - above the reserve plus the hysteresis (plus the ballast's room while
 //     it is missing), a read-only store makes its ballast and writes again,
 //     reopening Badger read-write first if start-up opened it read-only or
@@ -49,7 +50,7 @@ func (s *Store) checkSpace() {
 		g.measureLocked()
 	}
 	if g.writable {
-		if g.free < g.reserve {
+		if g.free < g.reserve || !g.ballastOKLocked() {
 			g.readOnlyLocked(g.lowReasonLocked())
 		}
 		return
