@@ -1,7 +1,7 @@
 // Package metrics exports gofailover's state to Prometheus, in a registry
 // of its own: the handler's request counts, what every upstream request
 // and probe showed, each upstream's health as the pool sees it, the cache's
-// size, and the Go runtime and process.
+// size, the client connections, and the Go runtime and process.
 //
 // Nothing here sits on the serving path. The handler and the cache keep
 // atomic counters, and the pools their health state, which a Collector
@@ -20,6 +20,7 @@ import (
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/proxy"
+	"github.com/gofailover/gofailover/proxy/clientlimit"
 )
 
 // namespace prefixes every metric name.
@@ -43,6 +44,8 @@ type Sources struct {
 	Store interface{ Stats() cache.Stats }
 	// FiringAlerts returns the number of firing alerts by severity.
 	FiringAlerts func() map[string]int
+	// Connections gives the client connections' counts.
+	Connections interface{ Stats() clientlimit.Stats }
 }
 
 // NewRegistry returns a registry with every gofailover metric and the Go
@@ -55,6 +58,9 @@ func NewRegistry(src Sources) *prometheus.Registry {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newStateCollector(src),
 	)
+	if src.Connections != nil {
+		reg.MustRegister(newConnCollector(src.Connections))
+	}
 	for _, p := range src.Pools {
 		obs := NewUpstreamObserver(p.Name)
 		reg.MustRegister(obs)
