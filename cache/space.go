@@ -365,8 +365,8 @@ func (g *spaceGuard) readOnlyLocked(reason string) {
 		return
 	}
 	g.writable = false
-	g.log.Warn("cache: read-only: free space is below the reserve; new answers are served without being stored",
-		"dir", g.dir, "free", formatSize(g.free), "reserve", formatSize(g.reserve))
+	g.log.Warn("cache: read-only: new answers are served without being stored until its disk has room",
+		"dir", g.dir, "reason", reason)
 }
 
 // errorLocked returns the error a refused write gets. g.mu is held.
