@@ -71,6 +71,10 @@ type Config struct {
 	AlertLatencyFloor      time.Duration `env:"ALERT_LATENCY_FLOOR" envDefault:"500ms" usage:"latency below which the latency alert never fires, whatever the upstream's baseline"`
 	AlertLatencyK          float64       `env:"ALERT_LATENCY_K" envDefault:"3" usage:"the latency alert fires above mean + this many standard deviations of the upstream's latency over the last hour"`
 	AlertErrorRate         float64       `env:"ALERT_ERROR_RATE" envDefault:"0.2" usage:"error rate over the health window above which the error-rate alert fires (0 to 1)"`
+	MaxConnections         int           `env:"MAX_CONNECTIONS" envDefault:"0" usage:"most client connections open at once; past it the connection idle the longest is closed for the new one, or the new one when none is idle (0: three quarters of the open-file limit less 64, at most 16384)"`
+	ClientReadTimeout      time.Duration `env:"CLIENT_READ_TIMEOUT" envDefault:"10s" usage:"how long a client may take to send a request's header, and then its body (thrown away; 64 KiB at most); past it the connection is closed"`
+	ClientWriteTimeout     time.Duration `env:"CLIENT_WRITE_TIMEOUT" envDefault:"30s" usage:"how long a client may take to receive each 256 KiB of an answer; past it the connection is closed (0: no limit)"`
+	ClientIdleTimeout      time.Duration `env:"CLIENT_IDLE_TIMEOUT" envDefault:"2m" usage:"how long a client connection may stay open between requests"`
 	ShutdownTimeout        time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s" usage:"how long SIGINT/SIGTERM waits for in-flight requests"`
 	LogLevel               slog.Level    `env:"LOG_LEVEL" envDefault:"info" usage:"log level: debug, info, warn or error"`
 	LogFormat              string        `env:"LOG_FORMAT" envDefault:"text" usage:"log format: text or json"`
@@ -196,6 +200,10 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		positive("FIRST_BYTE_TIMEOUT", c.FirstByteTimeout),
 		positive("IDLE_TIMEOUT", c.IdleTimeout),
 		positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout),
+		positive("CLIENT_READ_TIMEOUT", c.ClientReadTimeout),
+		positive("CLIENT_IDLE_TIMEOUT", c.ClientIdleTimeout),
+		notNegative("CLIENT_WRITE_TIMEOUT", c.ClientWriteTimeout),
+		notNegative("MAX_CONNECTIONS", c.MaxConnections),
 		positive("HEALTH_WINDOW", c.HealthWindow),
 		positive("BREAKER_BACKOFF", c.BreakerBackoff),
 		positive("BREAKER_MAX_BACKOFF", c.BreakerMaxBackoff),
@@ -296,6 +304,15 @@ func positive[T time.Duration | int | float64](name string, v T) error {
 		return configErrorf("%s%s: must be a positive duration, got %v", envPrefix, name, d)
 	}
 	return configErrorf("%s%s: must be a positive number, got %v", envPrefix, name, v)
+}
+
+// notNegative checks that the setting name (without the prefix) is zero or
+// above.
+func notNegative[T time.Duration | int](name string, v T) error {
+	if v >= 0 {
+		return nil
+	}
+	return configErrorf("%s%s: must not be negative, got %v", envPrefix, name, v)
 }
 
 // resolveSumDB parses GOFAILOVER_SUMDB, or the go command's GOSUMDB when

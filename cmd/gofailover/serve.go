@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/gofailover/gofailover/health/alert"
 	"github.com/gofailover/gofailover/health/history"
 	"github.com/gofailover/gofailover/proxy"
+	"github.com/gofailover/gofailover/proxy/clientlimit"
 	"github.com/gofailover/gofailover/proxy/metrics"
 	"github.com/gofailover/gofailover/proxy/statuspage"
 	"github.com/gofailover/gofailover/proxy/upstream"
@@ -56,7 +56,7 @@ type server struct {
 	cfg      *Config
 	log      *slog.Logger
 	store    *cache.Store
-	listener net.Listener
+	listener *clientlimit.Listener
 	http     *http.Server
 	handler  *proxy.Handler
 	pools    pools
@@ -117,10 +117,10 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the cache in %s: %w", cfg.CacheDir, err)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listenClients(cfg, log)
 	if err != nil {
 		store.Close()
-		return nil, configErrorf("%sLISTEN: cannot listen on %s: %v", envPrefix, cfg.Listen, errors.Unwrap(err))
+		return nil, err
 	}
 	fetchCtx, cancelFetch := context.WithCancel(context.Background())
 	client := upstream.New(cfg.clientConfig())
@@ -151,8 +151,10 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		store:    store,
 		listener: ln,
 		http: &http.Server{
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
+			ReadHeaderTimeout: cfg.ClientReadTimeout,
+			IdleTimeout:       cfg.ClientIdleTimeout,
+			ConnState:         ln.ConnState,
+			ConnContext:       ln.ConnContext,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
 		handler:     handler,
@@ -173,6 +175,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		Pools:        metricPools,
 		Store:        store,
 		FiringAlerts: s.firingAlerts,
+		Connections:  ln,
 	})
 	s.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
 	src := &statusSource{
@@ -190,7 +193,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		src.sumDB = cfg.sumDB.Name
 	}
 	s.status = statuspage.Handler(src, statuspage.WithLogger(log.With("component", "status")))
-	s.http.Handler = http.HandlerFunc(s.route)
+	s.http.Handler = ln.Handler(http.HandlerFunc(s.route))
 	for _, u := range upstreams {
 		log.Info("upstream", "rank", u.Rank, "url", u.Name)
 	}
@@ -209,8 +212,8 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 }
 
 // runBackground starts the loops that watch the upstreams: probes, the
-// health history, alert evaluation and the webhook. Each stops when ctx is
-// done; wg waits for them.
+// health history, alert evaluation and the webhook; and the clients'
+// overload warning. Each stops when ctx is done; wg waits for them.
 func (s *server) runBackground(ctx context.Context, wg *sync.WaitGroup) {
 	for _, p := range s.probers {
 		wg.Go(func() { p.Run(ctx) })
@@ -220,6 +223,7 @@ func (s *server) runBackground(ctx context.Context, wg *sync.WaitGroup) {
 	if s.webhook != nil {
 		wg.Go(func() { s.webhook.Run(ctx) })
 	}
+	wg.Go(func() { s.listener.Run(ctx) })
 }
 
 // route sends /metrics to the metrics, / and /status.json to the status
