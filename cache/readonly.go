@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -32,6 +33,10 @@ import (
 // room (spacewatch.go). The store holds an exclusive lock on the cache
 // directory from Open to Close, in every mode, so that a second process
 // is refused (ErrLocked) whatever state the first is in.
+
+// reopenBackoff is how long the store waits after failing to reopen
+// Badger read-write before it tries again.
+const reopenBackoff = time.Minute
 
 // openMetaWithSpace opens the metadata store as free space allows, through
 // open (which opens it read-write with the options given, sets s.db and
@@ -104,22 +109,15 @@ func (s *Store) readWriteOpened() {
 // blobs.
 func (s *Store) openLow(opts badger.Options, free int64) (map[[32]byte]struct{}, error) {
 	g := s.space
-	if log, ok := memtableLog(s.metaDir); ok {
-		db, err := openBadgerSafely(opts.WithReadOnly(true))
-		if err == nil {
-			s.db = db
-			referenced, err := s.countRecords()
-			if err == nil {
-				g.setMode(metaReadOnly)
-				s.log.Error("cache: the disk is full; opened the metadata store read-only: cached answers are served, new ones are not stored until space returns",
-					"dir", s.dir, "free", formatSize(free), "reserve", formatSize(g.state().Reserve))
-				return referenced, nil
-			}
-			closeBadgerQuietly(db)
-		}
+	if log, found := unflushedLog(s.metaDir); found {
+		s.log.Error("cache: the disk is full and the metadata store was not closed cleanly (its memtable log "+log+" needs replaying, which needs space)", "dir", s.metaDir)
+	} else if referenced, err := s.openReadOnly(opts); err != nil {
 		s.log.Error("cache: the disk is full and the metadata store cannot be opened read-only", "dir", s.metaDir, "err", err)
 	} else {
-		s.log.Error("cache: the disk is full and the metadata store was not closed cleanly (its memtable log "+log+" needs replaying, which needs space)", "dir", s.metaDir)
+		g.setMode(metaReadOnly)
+		s.log.Error("cache: the disk is full; opened the metadata store read-only: cached answers are served, new ones are not stored until space returns",
+			"dir", s.dir, "free", formatSize(free), "reserve", formatSize(g.state().Reserve))
+		return referenced, nil
 	}
 	db, err := standIn()
 	if err != nil {
@@ -130,6 +128,23 @@ func (s *Store) openLow(opts badger.Options, free int64) (map[[32]byte]struct{},
 	s.log.Error("cache: serving without the cache until the disk has room: every answer is fetched, none is stored; the cache on disk is kept",
 		"dir", s.dir, "free", formatSize(free), "needed", formatSize(g.headroom))
 	return map[[32]byte]struct{}{}, nil
+}
+
+// openReadOnly opens Badger read-only, sets s.db and counts the records,
+// returning the blobs they refer to.
+func (s *Store) openReadOnly(opts badger.Options) (map[[32]byte]struct{}, error) {
+	db, err := openBadgerSafely(opts.WithReadOnly(true))
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	referenced, err := s.countRecords()
+	if err != nil {
+		closeBadgerQuietly(db)
+		s.db = nil
+		return nil, err
+	}
+	return referenced, nil
 }
 
 // setMode records how the metadata store is open; outside read-write the
@@ -146,7 +161,8 @@ func (g *spaceGuard) setMode(m metaMode) {
 
 // reopenReadWrite replaces a read-only or stand-in Badger with one opened
 // read-write, once space has returned; readers wait meanwhile. If that
-// fails, the store goes on as it was.
+// fails, the store goes on as it was (read-only, or with the stand-in),
+// and tries again after reopenBackoff.
 func (s *Store) reopenReadWrite() {
 	g := s.space
 	from := g.currentMode()
@@ -154,16 +170,28 @@ func (s *Store) reopenReadWrite() {
 	closeBadgerQuietly(s.db)
 	db, err := openBadgerSafely(g.opts)
 	if err != nil {
-		s.log.Error("cache: cannot reopen the metadata store read-write now that the disk has room; going on without it", "dir", s.metaDir, "err", err)
-		if db, err = standIn(); err != nil {
-			// Only a bad option fails an in-memory open; a closed
-			// Badger answers every call with an error meanwhile.
-			s.log.Error("cache: opening the in-memory stand-in", "err", err)
-		} else {
+		s.log.Error("cache: cannot reopen the metadata store read-write now that the disk has room; trying again in a while",
+			"dir", s.metaDir, "err", err, "retry_in", reopenBackoff)
+		mode := from
+		if from == metaReadOnly {
+			db, err = openBadgerSafely(g.opts.WithReadOnly(true))
+		}
+		if from != metaReadOnly || err != nil {
+			mode = metaAbsent
+			if db, err = standIn(); err != nil {
+				// Only a bad option fails an in-memory open; the closed
+				// Badger answers every call with an error meanwhile.
+				s.log.Error("cache: opening the in-memory stand-in", "err", err)
+			}
+		}
+		if err == nil {
 			s.db = db
 		}
 		s.dbMu.Unlock()
-		g.setMode(metaAbsent)
+		g.setMode(mode)
+		g.mu.Lock()
+		g.reopenAt = time.Now().Add(reopenBackoff)
+		g.mu.Unlock()
 		return
 	}
 	s.db = db
@@ -227,15 +255,15 @@ func (s *Store) releaseLock() {
 	}
 }
 
-// memtableLog reports whether Badger in dir may be opened read-only: that
-// it has no memtable log (a *.mem file), which only an unclean stop
-// leaves; if it has, it returns its name.
-func memtableLog(dir string) (string, bool) {
+// unflushedLog reports whether Badger in dir has a memtable log (a *.mem
+// file), which only an unclean stop leaves, and names it: Badger cannot
+// open such a store read-only.
+func unflushedLog(dir string) (string, bool) {
 	logs, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
 	if len(logs) > 0 {
-		return filepath.Base(logs[0]), false
+		return filepath.Base(logs[0]), true
 	}
-	return "", true
+	return "", false
 }
 
 // openBadgerSafely is badger.Open with a panic turned into an error.

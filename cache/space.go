@@ -207,6 +207,9 @@ type spaceGuard struct {
 	// statFailed reports that a failed measurement was logged, so that
 	// it is logged once until one works again.
 	statFailed bool
+	// reopenAt is when the background check may try again to reopen
+	// Badger read-write, after a failure (readonly.go).
+	reopenAt time.Time
 }
 
 // newSpaceGuard checks the options that concern free space; bopts are

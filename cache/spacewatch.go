@@ -38,7 +38,7 @@ func (s *Store) checkSpace() {
 	}
 	if g.mode != metaReadWrite {
 		g.reason = g.lowReasonLocked()
-		room := g.free >= g.reserve+g.headroom+g.hysteresis
+		room := g.free >= g.reserve+g.headroom+g.hysteresis && !time.Now().Before(g.reopenAt)
 		g.mu.Unlock()
 		if room {
 			s.reopenReadWrite()
