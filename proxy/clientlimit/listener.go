@@ -203,8 +203,8 @@ func (l *Listener) admit(nc net.Conn) *Conn {
 			victim, wait = l.victimLocked(now)
 			if victim == nil && wait == 0 {
 				l.mu.Unlock()
-				nc.Close()
 				l.stats.refused.Add(1)
+				nc.Close()
 				l.noteOverload()
 				return nil
 			}
@@ -276,8 +276,8 @@ func (l *Listener) evictOne() bool {
 
 // evict closes c, already released, to make room.
 func (l *Listener) evict(c *Conn) {
-	c.closeConn()
 	l.stats.evicted.Add(1)
+	c.closeConn()
 	l.noteOverload()
 }
 

@@ -48,15 +48,18 @@ func TestOverloadIsLoggedOncePerInterval(t *testing.T) {
 	io.WriteString(holder.c, "GET / HTTP/1.1\r\nHost: test\r\n\r\n")
 	holder.waitState(r.active)
 	refuse := func(n int) {
+		before := r.ln.Stats().Refused
 		for range n {
 			if c := r.dial(t); !c.closedWithin(5 * time.Second) {
 				t.Fatal("a connection past the cap was not refused")
 			}
 		}
-		waitFor(t, func() bool { return r.ln.Stats().Refused >= uint64(n) }, func() string { return "refusals not counted" })
+		waitFor(t, func() bool { return r.ln.Stats().Refused >= before+uint64(n) }, func() string { return "refusals not counted" })
 	}
 
 	refuse(1)
+	// The refusal is counted, then logged.
+	waitFor(t, func() bool { return len(warnings(t, r.logs)) > 0 }, func() string { return "the first refusal was not logged" })
 	if w := warnings(t, r.logs); len(w) != 1 || w[0]["refused"] != 1.0 || w[0]["max"] != 1.0 {
 		t.Fatalf("after the first refusal: warnings %v, want one at once with refused=1 max=1", w)
 	}
