@@ -58,8 +58,8 @@ type Options struct {
 	// system: a write that would take free space below it is refused with
 	// an error wrapping ErrNoSpace, and the store is read-only (reads keep
 	// working) until free space is back above it. Zero means
-	// ReservePercent of the file system if that is set, else the larger
-	// of DefaultReserveMin and 5% of the file system, at most 10% of it.
+	// ReservePercent of the file system if that is set, else
+	// DefaultReserve (1 GiB), at most 10% of the file system.
 	// Whatever is set, the reserve is at least Badger's headroom (64 MiB;
 	// see space.go).
 	Reserve int64

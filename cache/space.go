@@ -63,10 +63,11 @@ const (
 	// space, releases the ballast when others took the headroom, and
 	// turns a read-only store writable again.
 	spaceCheckInterval = time.Second
-	// DefaultReserveMin is the smallest default reserve: the default is
-	// this or a twentieth of the file system, whichever is larger, but at
-	// most a tenth of the file system (and never below Badger's headroom).
-	DefaultReserveMin = 1 << 30
+	// DefaultReserve is the default reserve: 1 GiB, or a tenth of a file
+	// system smaller than 10 GiB (never below Badger's headroom). A share
+	// of a large disk would be tens of gigabytes a laptop does not have
+	// to spare.
+	DefaultReserve = 1 << 30
 	// writeOverhead is what the gate counts for a record beyond its key
 	// and value: Badger's entry header, a transaction's marker, the
 	// record's own header.
@@ -236,8 +237,8 @@ func newSpaceGuard(opts Options, bopts badger.Options, logger *slog.Logger) (*sp
 
 // resolveReserve returns the reserve on a file system of total bytes:
 // Options.Reserve if set, else Options.ReservePercent of the file system
-// if set, else the larger of DefaultReserveMin and a twentieth of the file
-// system, but at most a tenth of it; never below the headroom.
+// if set, else DefaultReserve, but at most a tenth of the file system;
+// never below the headroom.
 func (g *spaceGuard) resolveReserve(total int64) int64 {
 	var r int64
 	switch {
@@ -246,7 +247,7 @@ func (g *spaceGuard) resolveReserve(total int64) int64 {
 	case g.reservePercent > 0:
 		r = int64(float64(total) * g.reservePercent / 100)
 	default:
-		r = min(max(DefaultReserveMin, total/20), total/10)
+		r = min(DefaultReserve, total/10)
 	}
 	return max(r, g.headroom)
 }
