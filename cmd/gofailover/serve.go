@@ -108,9 +108,10 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, MaxBytes: int64(cfg.CacheMaxSize), Logger: log.With("component", "cache"),
 		Reserve: reserve, ReservePercent: reservePercent,
 		ScrubRate: cfg.scrubRate(), ScrubInterval: cfg.ScrubInterval,
-		// Past the TTL a remembered "not found" is never served again; a
-		// stale mutable answer is what is served when every upstream fails.
-		ExpireNegativeAfter: cfg.MutableTTL, ExpireMutableAfter: cfg.CacheKeepStale})
+		// Answers that can change, "not found" ones included, are what is
+		// served stale when every upstream fails: the go command's
+		// lookups of module path prefixes need their 404s then.
+		ExpireNegativeAfter: cfg.CacheKeepStale, ExpireMutableAfter: cfg.CacheKeepStale})
 	if errors.Is(err, cache.ErrLocked) {
 		return nil, configErrorf("%sCACHE_DIR: %s is in use by another gofailover process", envPrefix, cfg.CacheDir)
 	}
