@@ -3,7 +3,9 @@ package proxy
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/health"
@@ -35,10 +37,20 @@ func (a attemptResult) ok() bool { return a.err == nil && a.resp.OK() }
 // upstream would fail the same way, and a zip cannot be verified, so
 // served, without its file.
 func (h *Handler) storageFailed(req *protocol.Request, err error) *answer {
-	h.log.Error("the cache cannot hold a download; answering 503", "key", req.Path, "err", err)
+	h.storeWriteFailed(slog.LevelError, "the cache cannot hold a download; answering 503", req.Path, err)
+	if errors.Is(err, cache.ErrNoSpace) {
+		// The store's own words say what is full and by how much.
+		var se *cache.SpaceError
+		reason := err.Error()
+		if errors.As(err, &se) {
+			reason = se.Error()
+		}
+		return &answer{status: http.StatusServiceUnavailable, retryAfter: time.Minute,
+			reason: "this download cannot be verified without storing it, and " + reason}
+	}
 	return &answer{
 		status: http.StatusServiceUnavailable,
-		reason: "the cache cannot store this download (is its disk full?): " + err.Error(),
+		reason: "the cache cannot store this download: " + err.Error(),
 	}
 }
 

@@ -3,8 +3,10 @@ package proxy
 import (
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/health"
@@ -19,6 +21,8 @@ type answer struct {
 	status int
 	// reason explains a status other than 200 in one line.
 	reason string
+	// retryAfter, when set, is sent as Retry-After with an error status.
+	retryAfter time.Duration
 	// entry is the stored record of a 200 answer.
 	entry cache.Entry
 	// inline is the body of a 200 answer held in memory; nil when the body
@@ -125,7 +129,7 @@ func (h *Handler) commit(req *protocol.Request, u *health.Upstream, got attemptR
 	body := got.resp.Body
 	if err := h.cfg.Store.PutBytes(req.Path, meta, body); err != nil {
 		// The bytes are checked and in memory: serve them anyway.
-		h.log.Error("storing a fetched answer failed; serving it uncached", "key", req.Path, "err", err)
+		h.storeWriteFailed(slog.LevelError, "storing a fetched answer failed; serving it uncached", req.Path, err)
 	}
 	e := cache.Entry{Meta: meta, Key: req.Path, Size: int64(len(body)), SHA256: sha256.Sum256(body)}
 	return &answer{status: http.StatusOK, entry: e, inline: body}
@@ -136,6 +140,6 @@ func (h *Handler) commit(req *protocol.Request, u *health.Upstream, got attemptR
 func (h *Handler) remember(req *protocol.Request, status int, reason string) {
 	meta := cache.Meta{Status: status, StoredAt: h.cfg.Now()}
 	if err := h.cfg.Store.PutBytes(req.Path, meta, []byte(reason)); err != nil {
-		h.log.Warn("remembering a not-found answer failed", "key", req.Path, "err", err)
+		h.storeWriteFailed(slog.LevelWarn, "remembering a not-found answer failed", req.Path, err)
 	}
 }

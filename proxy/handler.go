@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -123,6 +124,8 @@ type Handler struct {
 	hedges *hedgeBudget
 	// stats counts upstream attempts and hedges.
 	stats handlerStats
+	// noSpace paces the log lines of writes the full cache refused.
+	noSpace everyMinute
 	// fetches counts the shared fetches in flight, so that shutdown can
 	// wait for them before the store closes.
 	fetches sync.WaitGroup
@@ -273,6 +276,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *protocol.Re
 			"key", req.Path, "stored", obj.StoredAt, "reason", ans.reason)
 		h.serveObject(w, r, req, obj.Entry, obj.Body, cacheStale)
 	default:
+		if ans.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(ans.retryAfter/time.Second)))
+		}
 		writeError(w, ans.status, ans.reason)
 	}
 }

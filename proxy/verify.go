@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path"
@@ -140,7 +141,7 @@ func (h *Handler) tile(req *protocol.Request, t tlog.Tile) *answer {
 	}
 	meta := cache.Meta{Status: http.StatusOK, Immutable: true, Verified: true, StoredAt: h.cfg.Now()}
 	if err := h.cfg.Store.PutBytes(req.Path, meta, data); err != nil {
-		h.log.Warn("storing a verified tile failed", "key", req.Path, "err", err)
+		h.storeWriteFailed(slog.LevelWarn, "storing a verified tile failed", req.Path, err)
 	}
 	e := cache.Entry{Meta: meta, Key: req.Path, Size: int64(len(data)), SHA256: sha256.Sum256(data)}
 	return &answer{status: http.StatusOK, entry: e, inline: data}
@@ -203,7 +204,7 @@ func (h *Handler) trusted(ctx context.Context, req *protocol.Request, obj *cache
 	switch {
 	case err == nil:
 		if err := h.cfg.Store.MarkVerified(req.Path, obj.SHA256); err != nil {
-			h.log.Warn("marking a cached answer verified failed", "key", req.Path, "err", err)
+			h.storeWriteFailed(slog.LevelWarn, "marking a cached answer verified failed", req.Path, err)
 		}
 		return true
 	case errors.As(err, &ce):
