@@ -2,7 +2,9 @@ package proxy_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -83,5 +85,67 @@ func TestFullCacheDiskIsNotTheUpstreamsFault(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("a small answer with the disk full: %s", resp.Status)
+	}
+}
+
+// readOnlyDisk is a store below its free-space reserve: it refuses new
+// blobs and records with cache's SpaceError.
+type readOnlyDisk struct{ *cache.Store }
+
+func (readOnlyDisk) NewBlob() (*cache.Blob, error) {
+	return nil, fmt.Errorf("cache: creating a temporary blob: %w", &cache.SpaceError{Free: 12 << 20, Reserve: 1 << 30})
+}
+
+func (readOnlyDisk) PutBytes(string, cache.Meta, []byte) error {
+	return fmt.Errorf("cache: storing: %w", &cache.SpaceError{Free: 12 << 20, Reserve: 1 << 30})
+}
+
+// TestReadOnlyCacheAnswers: with the cache below its reserve, a zip gets a
+// 503 with the store's figures and a Retry-After, small answers are served
+// unstored, and the refusals are logged once, not per answer.
+func TestReadOnlyCacheAnswers(t *testing.T) {
+	mods := mirrortest.TestdataModules(t)
+	m := mirrortest.NewMirror(nil, mods...)
+	t.Cleanup(m.Close)
+	logs := newLogSink()
+	ups, err := health.NewUpstreams([]string{m.URL()}, health.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := proxy.New(ctx, proxy.Config{Store: readOnlyDisk{store}, Router: health.Static(ups), Logger: slog.New(logs)})
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		h.Wait()
+		store.Close()
+	})
+
+	resp, body := do(t, http.MethodGet, srv.URL+"/example.com/lib/@v/v1.1.0.zip")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "60" ||
+		!strings.Contains(body, "the cache is read-only: its disk is full (12.0 MiB free, and it keeps a reserve of 1.0 GiB)") {
+		t.Errorf("zip: %s, Retry-After %q, %q", resp.Status, resp.Header.Get("Retry-After"), body)
+	}
+	for _, p := range []string{"/example.com/lib/@v/v1.1.0.info", "/example.com/lib/@v/list", "/example.com/util/@v/v1.0.0.info", "/example.com/nope/@v/list"} {
+		resp, body := do(t, http.MethodGet, srv.URL+p)
+		if want := http.StatusOK; p == "/example.com/nope/@v/list" {
+			want = http.StatusNotFound
+			if resp.StatusCode != want {
+				t.Errorf("%s: %s %q", p, resp.Status, body)
+			}
+		} else if resp.StatusCode != want {
+			t.Errorf("%s: %s %q", p, resp.Status, body)
+		}
+	}
+	if n := len(logs.matching(slog.LevelWarn, "disk is full")); n != 1 {
+		t.Errorf("%d log lines about the full disk, want 1:\n%s", n, strings.Join(logs.matching(slog.LevelWarn, "disk is full"), "\n"))
+	}
+	if n := len(logs.matching(slog.LevelError, "")); n != 0 {
+		t.Errorf("%d error lines, want none:\n%s", n, strings.Join(logs.matching(slog.LevelError, ""), "\n"))
 	}
 }
