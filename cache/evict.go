@@ -2,6 +2,7 @@ package cache
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -12,40 +13,22 @@ import (
 // besides when a write takes it past.
 const evictInterval = time.Minute
 
-// EvictStats says what one eviction did.
-type EvictStats struct {
-	// Entries and Bytes count the records evicted and their body sizes.
-	Entries, Bytes int64
-	// Files and FileBytes count the blob files removed (a blob shared by
-	// records still kept stays).
-	Files, FileBytes int64
-}
-
 // evictWhenFull evicts down to nine tenths of maxBytes whenever a write
 // takes the store past it (and checks every evictInterval), until stop is
 // closed.
 func (s *Store) evictWhenFull(stop <-chan struct{}) {
-	defer s.wg.Done()
-	t := time.NewTicker(evictInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		case <-s.overfull:
-		}
+	s.every(stop, evictInterval, s.overfull, func() {
 		if s.Stats().Bytes <= s.maxBytes {
-			continue
+			return
 		}
 		st, err := s.Evict(s.maxBytes / 10 * 9)
 		if err != nil {
 			s.log.Warn("cache: eviction failed", "err", err)
-			continue
+			return
 		}
 		s.log.Info("cache: over its size bound; evicted the least recently used answers",
 			"max_bytes", s.maxBytes, "entries", st.Entries, "bytes", st.Bytes, "files", st.Files)
-	}
+	})
 }
 
 // candidate is a record that may be evicted.
@@ -62,7 +45,7 @@ type candidate struct {
 // at most target bytes, and the blob files no kept record refers to. A
 // record written meanwhile may be evicted, or find its blob gone and read
 // as a miss: eviction only ever costs a refetch, never serves wrong bytes.
-func (s *Store) Evict(target int64) (EvictStats, error) {
+func (s *Store) Evict(target int64) (Removed, error) {
 	var (
 		all  []candidate
 		refs = make(map[[32]byte]int)
@@ -78,11 +61,11 @@ func (s *Store) Evict(target int64) (EvictStats, error) {
 		}
 	})
 	if err != nil {
-		return EvictStats{}, fmt.Errorf("cache: listing records to evict: %w", err)
+		return Removed{}, fmt.Errorf("cache: listing records to evict: %w", err)
 	}
 	slices.SortFunc(all, func(a, b candidate) int { return cmp.Compare(a.used, b.used) })
 
-	var st EvictStats
+	var st Removed
 	for _, c := range all {
 		if s.Stats().Bytes <= target {
 			break
@@ -91,23 +74,41 @@ func (s *Store) Evict(target int64) (EvictStats, error) {
 			return st, err
 		}
 		s.used.Delete(c.key)
-		st.Entries++
-		st.Bytes += c.size
-		if c.inline {
-			continue
-		}
-		if refs[c.sum]--; refs[c.sum] > 0 {
-			continue
-		}
-		p := s.blobPath(c.sum)
-		if info, err := os.Stat(p); err == nil {
-			if err := os.Remove(p); err != nil {
-				s.log.Warn("cache: cannot remove an evicted blob", "file", p, "err", err)
-				continue
-			}
-			st.Files++
-			st.FileBytes += info.Size()
-		}
+		s.removed(c, refs, &st)
 	}
 	return st, nil
+}
+
+// Removed counts what Evict or Expire removed.
+type Removed struct {
+	// Entries and Bytes count the records deleted and their body sizes.
+	Entries, Bytes int64
+	// Files and FileBytes count the blob files removed (a blob another
+	// record still refers to stays).
+	Files, FileBytes int64
+}
+
+// removed counts in st the record of c, just deleted, and removes its blob
+// file when no other record of refs (the blob references of the records
+// listed) refers to it any longer.
+func (s *Store) removed(c candidate, refs map[[32]byte]int, st *Removed) {
+	st.Entries++
+	st.Bytes += c.size
+	if c.inline {
+		return
+	}
+	if refs[c.sum]--; refs[c.sum] > 0 {
+		return
+	}
+	p := s.blobPath(c.sum)
+	info, err := os.Stat(p)
+	if err != nil {
+		return
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.Warn("cache: cannot remove the blob file of a deleted answer", "file", p, "err", err)
+		return
+	}
+	st.Files++
+	st.FileBytes += info.Size()
 }

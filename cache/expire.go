@@ -3,7 +3,6 @@ package cache
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -16,20 +15,10 @@ const (
 	statusOK = 200
 )
 
-// ExpireStats says what one expiry sweep did.
-type ExpireStats struct {
-	// Entries and Bytes count the records deleted and their body sizes.
-	Entries, Bytes int64
-	// Files and FileBytes count the blob files removed (a blob another
-	// record still refers to stays).
-	Files, FileBytes int64
-}
-
 // expireLoop runs Expire every few minutes (every ExpireNegativeAfter or
 // ExpireMutableAfter, whichever is shorter, and at most every five
 // minutes) until stop is closed.
 func (s *Store) expireLoop(stop <-chan struct{}) {
-	defer s.wg.Done()
 	m := s.maint
 	every := maxExpireInterval
 	for _, d := range []time.Duration{m.expireNegative, m.expireMutable} {
@@ -37,27 +26,19 @@ func (s *Store) expireLoop(stop <-chan struct{}) {
 			every = min(every, d)
 		}
 	}
-	every = max(every, minExpireInterval)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
+	s.every(stop, max(every, minExpireInterval), nil, func() {
 		if ok, _ := s.Writable(); !ok {
-			continue // deleting writes too; the space gate refuses it (space.go)
+			return // deleting writes too; the space gate refuses it (space.go)
 		}
 		st, err := s.Expire(time.Now())
 		if err != nil {
 			s.log.Warn("cache: expiry sweep failed", "err", err)
-			continue
+			return
 		}
 		if st.Entries > 0 {
 			s.log.Debug("cache: deleted expired answers", "entries", st.Entries, "bytes", st.Bytes, "files", st.Files)
 		}
-	}
+	})
 }
 
 // expired reports whether r is past its age limit at now: an answer
@@ -82,7 +63,7 @@ func (m *maintenance) expired(r *record, now time.Time) bool {
 // may find its file gone and read as a miss, as with Evict: expiry only
 // ever costs a refetch. The background sweep calls it with the current
 // time.
-func (s *Store) Expire(now time.Time) (ExpireStats, error) {
+func (s *Store) Expire(now time.Time) (Removed, error) {
 	var (
 		due  []candidate
 		refs = make(map[[32]byte]int)
@@ -96,10 +77,10 @@ func (s *Store) Expire(now time.Time) (ExpireStats, error) {
 		}
 	})
 	if err != nil {
-		return ExpireStats{}, fmt.Errorf("cache: listing records to expire: %w", err)
+		return Removed{}, fmt.Errorf("cache: listing records to expire: %w", err)
 	}
 	var (
-		st   ExpireStats
+		st   Removed
 		errs []error
 	)
 	for _, c := range due {
@@ -110,28 +91,9 @@ func (s *Store) Expire(now time.Time) (ExpireStats, error) {
 			errs = append(errs, err)
 			continue
 		}
-		if !deleted {
-			continue
+		if deleted {
+			s.removed(c, refs, &st)
 		}
-		st.Entries++
-		st.Bytes += c.size
-		if c.inline {
-			continue
-		}
-		if refs[c.sum]--; refs[c.sum] > 0 {
-			continue
-		}
-		p := s.blobPath(c.sum)
-		info, err := os.Stat(p)
-		if err != nil {
-			continue
-		}
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.log.Warn("cache: cannot remove an expired blob", "file", p, "err", err)
-			continue
-		}
-		st.Files++
-		st.FileBytes += info.Size()
 	}
 	s.maint.expiredEntries.Add(st.Entries)
 	return st, errors.Join(errs...)

@@ -37,7 +37,7 @@ func TestExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (ExpireStats{Entries: 5, Bytes: int64(len("not found") + len("gone") + len("v1.0.0\n") + 2*100<<10), Files: 1, FileBytes: 100 << 10}); st != want {
+	if want := (Removed{Entries: 5, Bytes: int64(len("not found") + len("gone") + len("v1.0.0\n") + 2*100<<10), Files: 1, FileBytes: 100 << 10}); st != want {
 		t.Errorf("Expire = %+v, want %+v", st, want)
 	}
 	for _, k := range []string{"404-old", "410-old", "list-old", "biglist-old", "sharedlist-old"} {
@@ -75,7 +75,7 @@ func TestExpireOff(t *testing.T) {
 	if err := s.PutBytes("list", Meta{Status: 200, StoredAt: time.Unix(1, 0)}, []byte("v1.0.0\n")); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := s.Expire(time.Now()); err != nil || st != (ExpireStats{}) {
+	if st, err := s.Expire(time.Now()); err != nil || st != (Removed{}) {
 		t.Errorf("Expire = %+v, %v; want nothing", st, err)
 	}
 }

@@ -20,15 +20,7 @@ const (
 // A rewrite writes up to a value-log file's worth through a memory map, so
 // it runs only while that much is free above the reserve (space.go).
 func (s *Store) collectGarbage(stop <-chan struct{}) {
-	defer s.wg.Done()
-	t := time.NewTicker(gcInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
+	s.every(stop, gcInterval, nil, func() {
 		for {
 			select {
 			case <-stop:
@@ -37,7 +29,7 @@ func (s *Store) collectGarbage(stop <-chan struct{}) {
 			}
 			if need := s.space.opts.ValueLogFileSize; !s.space.room(need) {
 				s.log.Info("cache: value-log garbage collection waits for free space", "dir", s.metaDir, "needs_above_reserve", formatSize(need))
-				break
+				return
 			}
 			err := s.withDB(func(db *badger.DB) error { return db.RunValueLogGC(gcDiscardRatio) })
 			if err == nil {
@@ -46,7 +38,7 @@ func (s *Store) collectGarbage(stop <-chan struct{}) {
 			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
 				s.log.Warn("cache: value-log garbage collection failed", "dir", s.metaDir, "err", short(err))
 			}
-			break
+			return
 		}
-	}
+	})
 }

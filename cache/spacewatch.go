@@ -5,17 +5,7 @@ import "time"
 // watchSpace checks free space every spaceCheckInterval until stop is
 // closed (see checkSpace).
 func (s *Store) watchSpace(stop <-chan struct{}) {
-	defer s.wg.Done()
-	t := time.NewTicker(spaceCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		s.checkSpace()
-	}
+	s.every(stop, spaceCheckInterval, nil, s.checkSpace)
 }
 
 // checkSpace measures free space and acts on it:
