@@ -219,32 +219,7 @@ func startLimitedProcess(tb testing.TB, nofile int, env ...string) *process {
 	} else {
 		cmd = exec.Command("/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0"`, nofile), bin)
 	}
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + tb.TempDir(), "GOFAILOVER_LISTEN=127.0.0.1:0",
-		"GOFAILOVER_SUMDB=off", "GOFAILOVER_PRIVATE=private.invalid"}, env...)
-	p := &process{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
-	pr, pw := io.Pipe()
-	cmd.Stderr = io.MultiWriter(p.stderr, pw)
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	go func() {
-		cmd.Wait()
-		pw.Close()
-		close(p.done)
-	}()
-	tb.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-	})
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		if m := listeningLine.FindStringSubmatch(sc.Text()); m != nil {
-			p.url = "http://" + m[1]
-			go io.Copy(io.Discard, pr)
-			return p
-		}
-	}
-	return p // exited before listening
+	return startCommand(tb, cmd, env...)
 }
 
 // openFileLimit returns this process's soft limit on open files.

@@ -88,7 +88,15 @@ var listeningLine = regexp.MustCompile(`gofailover listening"? addr=(\S+)`)
 // additions and waits until it listens (or exits).
 func startProcess(t testing.TB, env ...string) *process {
 	t.Helper()
-	cmd := exec.Command(buildBinary(t))
+	return startCommand(t, exec.Command(buildBinary(t)), env...)
+}
+
+// startCommand starts cmd, which runs the gofailover binary (perhaps
+// through a wrapper such as prlimit), with a test environment plus env, and
+// waits until it listens (or exits). The process is killed when the test
+// ends.
+func startCommand(t testing.TB, cmd *exec.Cmd, env ...string) *process {
+	t.Helper()
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GOFAILOVER_LISTEN=127.0.0.1:0",
 		"GOFAILOVER_SUMDB=off", "GOFAILOVER_PRIVATE=private.invalid"}, env...)
 	p := &process{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
