@@ -1,12 +1,17 @@
 package proxy_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +19,7 @@ import (
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/proxy"
+	"github.com/gofailover/gofailover/proxy/checksum"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
 
@@ -147,5 +153,71 @@ func TestReadOnlyCacheAnswers(t *testing.T) {
 	}
 	if n := len(logs.matching(slog.LevelError, "")); n != 0 {
 		t.Errorf("%d error lines, want none:\n%s", n, strings.Join(logs.matching(slog.LevelError, ""), "\n"))
+	}
+}
+
+// TestFlippedByteOnDiskIsNeverServed is the bit-rot scenario end to end: a
+// byte flips in a cached zip's file while gofailover is stopped. After the
+// restart, clients get honest bytes every time (fetched again from the
+// mirror, and verified when verification is on), and the rotten file is
+// replaced: with verification on and off.
+func TestFlippedByteOnDiskIsNeverServed(t *testing.T) {
+	for _, verify := range []bool{true, false} {
+		t.Run(fmt.Sprint("verify=", verify), func(t *testing.T) {
+			mods, db, m := fixture(t)
+			lib := mirrortest.Lookup(mods, "example.com/lib", "v1.1.0")
+			dir := t.TempDir()
+			serve := func() (*httptest.Server, func()) {
+				store, err := cache.Open(cache.Options{Dir: dir, ScrubRate: -1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ups, err := health.NewUpstreams([]string{m.URL()}, health.Limits{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg := proxy.Config{Store: store, Router: health.Static(ups), Logger: slog.New(slog.DiscardHandler)}
+				if verify {
+					if cfg.SumDB, err = checksum.ParseDatabase(db.VerifierKey, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				h := proxy.New(ctx, cfg)
+				srv := httptest.NewServer(h)
+				return srv, func() { srv.Close(); cancel(); h.Wait(); store.Close() }
+			}
+			const zipPath = "/example.com/lib/@v/v1.1.0.zip"
+			srv, stop := serve()
+			if resp, body := do(t, http.MethodGet, srv.URL+zipPath); resp.StatusCode != http.StatusOK || body != string(lib.Zip) {
+				t.Fatalf("first fetch: %s", resp.Status)
+			}
+			stop()
+
+			// Flip a byte in the middle of the blob file.
+			sum := sha256.Sum256(lib.Zip)
+			name := hex.EncodeToString(sum[:])
+			file := filepath.Join(dir, "blobs", name[:2], name)
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data[len(data)/2] ^= 0x55
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+
+			srv, stop = serve()
+			defer stop()
+			for i := range 3 {
+				resp, body := do(t, http.MethodGet, srv.URL+zipPath)
+				if resp.StatusCode != http.StatusOK || body != string(lib.Zip) {
+					t.Fatalf("after the flip, #%d: %s, %d bytes, honest: %v", i, resp.Status, len(body), body == string(lib.Zip))
+				}
+			}
+			if got, err := os.ReadFile(file); err != nil || !bytes.Equal(got, lib.Zip) {
+				t.Errorf("the blob file after the honest copy was stored: %d bytes, honest %v, %v", len(got), bytes.Equal(got, lib.Zip), err)
+			}
+		})
 	}
 }
