@@ -27,6 +27,11 @@ type Options struct {
 	Dir string
 	// Logger receives the store's own log lines (Badger's included). Nil means slog.Default().
 	Logger *slog.Logger
+	// BadgerLogLevel is the least level of the lines Badger itself logs
+	// that are passed on to Logger (its INFO and DEBUG lines arrive as
+	// DEBUG). Nil means WARN: Badger's routine chatter stays out of
+	// debug logs unless asked for.
+	BadgerLogLevel slog.Leveler
 	// InlineMax is the largest body PutBytes keeps inside Badger; larger bodies
 	// become blob files. Zero means DefaultInlineMax.
 	InlineMax int64

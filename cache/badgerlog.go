@@ -14,18 +14,22 @@ import (
 const maxLogMessage = 512
 
 // badgerLogger routes Badger's log lines to slog: Errorf to Error, Warningf to
-// Warn, Infof and Debugf to Debug (Badger's INFO lines are routine chatter).
+// Warn, Infof and Debugf to Debug (Badger's INFO lines are routine chatter,
+// four of them per write). Lines below min (Options.BadgerLogLevel) are
+// dropped; the rest carry subsystem=badger, beside the store's own
+// component.
 type badgerLogger struct {
 	log *slog.Logger
+	min slog.Level
 }
 
 func (l badgerLogger) emit(level slog.Level, format string, args []any) {
 	ctx := context.Background()
-	if !l.log.Enabled(ctx, level) {
+	if level < l.min || !l.log.Enabled(ctx, level) {
 		return
 	}
 	msg := truncateText(strings.TrimSpace(fmt.Sprintf(format, args...)))
-	l.log.Log(ctx, level, msg, "component", "badger")
+	l.log.Log(ctx, level, msg, "subsystem", "badger")
 }
 
 // Errorf implements badger.Logger.

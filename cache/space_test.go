@@ -36,7 +36,7 @@ func newTestGuard(t *testing.T, dir string, fs *fakeFS, opts Options) (*spaceGua
 	t.Helper()
 	logs := &logBuffer{}
 	opts.Dir = dir
-	g, err := newSpaceGuard(opts, badgerOptions(dir, slog.New(slog.DiscardHandler)), slog.New(slog.NewTextHandler(logs, nil)))
+	g, err := newSpaceGuard(opts, badgerOptions(dir, slog.New(slog.DiscardHandler), slog.LevelWarn), slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestReserveRule(t *testing.T) {
 		{"bytes win over percent", Options{Reserve: 3 * GiB, ReservePercent: 10}, 100 * GiB, 3 * GiB},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := newSpaceGuard(tc.opts, badgerOptions(t.TempDir(), slog.New(slog.DiscardHandler)), slog.New(slog.DiscardHandler))
+			g, err := newSpaceGuard(tc.opts, badgerOptions(t.TempDir(), slog.New(slog.DiscardHandler), slog.LevelWarn), slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}

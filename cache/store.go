@@ -82,7 +82,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	space, err := newSpaceGuard(opts, badgerOptions(filepath.Join(opts.Dir, "meta"), logger), logger)
+	space, err := newSpaceGuard(opts, badgerOptions(filepath.Join(opts.Dir, "meta"), logger, badgerLogLevel(opts)), logger)
 	if err != nil {
 		return nil, err
 	}
@@ -132,10 +132,11 @@ func Open(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// badgerOptions returns Badger's options, tuned for a laptop's memory.
-func badgerOptions(dir string, logger *slog.Logger) badger.Options {
+// badgerOptions returns Badger's options, tuned for a laptop's memory, with
+// its log lines at minLevel or above going to logger.
+func badgerOptions(dir string, logger *slog.Logger, minLevel slog.Level) badger.Options {
 	return badger.DefaultOptions(dir).
-		WithLogger(badgerLogger{log: logger}).
+		WithLogger(badgerLogger{log: logger, min: minLevel}).
 		WithMemTableSize(8 << 20).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
@@ -194,4 +195,13 @@ func checkKey(key string) error {
 		return fmt.Errorf("cache: key of %d bytes is longer than %d (starts %.64q)", len(key), maxKeyLen, key)
 	}
 	return nil
+}
+
+// badgerLogLevel is the least level of Badger's own log lines that are
+// passed on: Options.BadgerLogLevel, WARN when it is not set.
+func badgerLogLevel(opts Options) slog.Level {
+	if opts.BadgerLogLevel == nil {
+		return slog.LevelWarn
+	}
+	return opts.BadgerLogLevel.Level()
 }

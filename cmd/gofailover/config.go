@@ -77,6 +77,7 @@ type Config struct {
 	ClientIdleTimeout      time.Duration `env:"CLIENT_IDLE_TIMEOUT" envDefault:"2m" usage:"how long a client connection may stay open between requests"`
 	ShutdownTimeout        time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s" usage:"how long SIGINT/SIGTERM waits for in-flight requests"`
 	LogLevel               slog.Level    `env:"LOG_LEVEL" envDefault:"info" usage:"log level: debug, info, warn or error"`
+	BadgerLogLevel         slog.Level    `env:"BADGER_LOG_LEVEL" envDefault:"warn" usage:"least level of the cache index's (Badger's) own log lines that are logged: debug, info, warn or error (its routine lines are debug)"`
 	LogFormat              string        `env:"LOG_FORMAT" envDefault:"text" usage:"log format: text or json"`
 
 	// sumDB is SumDB resolved and parsed by validate; nil means off.

@@ -105,7 +105,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		notify = webhook
 	}
 	reserve, reservePercent := cfg.CacheReserve.cacheOptions()
-	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, MaxBytes: int64(cfg.CacheMaxSize), Logger: log.With("component", "cache"),
+	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, MaxBytes: int64(cfg.CacheMaxSize), Logger: log.With("component", "cache"), BadgerLogLevel: cfg.BadgerLogLevel,
 		Reserve: reserve, ReservePercent: reservePercent,
 		ScrubRate: cfg.scrubRate(), ScrubInterval: cfg.ScrubInterval,
 		// Answers that can change, "not found" ones included, are what is
