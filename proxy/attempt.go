@@ -60,7 +60,7 @@ func (h *Handler) storageFailed(req *protocol.Request, err error) *answer {
 // a request slot (up to the first-byte timeout) instead of moving on, and
 // the slow-body floor would gain nothing. When the response header arrives it sends on headers, if not
 // nil (which must have room: it is never waited on).
-func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *protocol.Request, last bool, headers chan<- struct{}) attemptResult {
+func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *protocol.Request, last, hedged bool, headers chan<- struct{}) attemptResult {
 	var blob *cache.Blob
 	opt := upstream.Options{
 		Last: last,
@@ -90,16 +90,53 @@ func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *protocol
 	}
 	h.report(h.router(req), u, resp)
 
-	switch {
-	case resp.Outcome.Failure == health.FailBadContent:
+	if resp.Outcome.Failure == health.FailBadContent {
 		// Logged once per bad copy, with the module, version, upstream
 		// and both hashes (in the error).
 		h.log.Error("upstream served content that fails checksum verification; trying the next",
 			"upstream", u.Name, "key", req.Path, "err", res.err)
-	case res.err != nil && !resp.Cancelled:
-		h.log.Debug("upstream attempt failed", "upstream", u.Name, "key", req.Path, "failure", resp.Outcome.Failure, "err", res.err)
 	}
+	h.logAttempt(u, req.Kind.String(), req.Path, resp, res.err, hedged)
 	return res
+}
+
+// logAttempt logs, at debug, one line per upstream request made for an
+// answer or a checksum-database read: upstream, request kind and path,
+// status, times, outcome, and whether it was a hedge. (Probes log theirs
+// in health.Prober.)
+func (h *Handler) logAttempt(u *health.Upstream, kind, path string, resp *upstream.Response, err error, hedged bool) {
+	if !h.log.Enabled(h.base, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("upstream", u.Name), slog.String("kind", kind), slog.String("key", path),
+		slog.Int("status", resp.Status), slog.Duration("first_byte", resp.Outcome.FirstByte),
+		slog.Duration("total", resp.Outcome.Total), slog.String("outcome", attemptOutcome(resp, err)),
+		slog.Bool("hedge", hedged),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	h.log.LogAttrs(h.base, slog.LevelDebug, "upstream attempt", attrs...)
+}
+
+// attemptOutcome names what an attempt came to: an answer, not found, a
+// failure kind, or cancelled or not made (which say nothing of the
+// upstream).
+func attemptOutcome(resp *upstream.Response, err error) string {
+	switch {
+	case resp.Local:
+		return "not made"
+	case resp.Cancelled:
+		return "cancelled"
+	case resp.Outcome.Failure != health.FailNone:
+		return string(resp.Outcome.Failure)
+	case err != nil:
+		return "unverifiable"
+	case resp.Definitive():
+		return "not found"
+	}
+	return "answer"
 }
 
 // report tells router what a request to u showed. A request that never got

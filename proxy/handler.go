@@ -229,23 +229,29 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *protocol.Re
 		return
 	}
 	obj, err := h.cfg.Store.Open(req.Path)
+	miss := "not cached"
 	switch {
 	case err == nil:
 		defer obj.Close()
 		if !h.trusted(r.Context(), req, obj) {
 			obj = nil // never served, not even stale
+			miss = "cached copy not trusted"
 			break
 		}
 		if h.fresh(obj.Entry) {
+			h.logDecision(r, req, "hit", "")
 			h.serveObject(w, r, req, obj.Entry, obj.Body, cacheHit)
 			return
 		}
+		miss = "cached copy past the mutable TTL"
 	case !errors.Is(err, cache.ErrNotFound):
 		h.log.Warn("cache read failed; fetching instead", "key", req.Path, "err", err)
 		obj = nil
+		miss = "cache read failed"
 	default:
 		obj = nil
 	}
+	h.logDecision(r, req, "miss", miss)
 
 	// Concurrent requests for one key share one fetch. The fetch does not
 	// belong to any one request: it goes on when its first client leaves,
@@ -272,6 +278,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *protocol.Re
 	case ans.status == http.StatusOK:
 		h.serveAnswer(w, r, req, ans)
 	case ans.status == http.StatusBadGateway && obj != nil:
+		h.logDecision(r, req, "stale", "no upstream could refresh it")
 		h.log.Info("serving a stale answer: no upstream could refresh it",
 			"key", req.Path, "stored", obj.StoredAt, "reason", ans.reason)
 		h.serveObject(w, r, req, obj.Entry, obj.Body, cacheStale)
@@ -318,4 +325,14 @@ func (h *Handler) serveAnswer(w http.ResponseWriter, r *http.Request, req *proto
 	}
 	defer obj.Close()
 	h.serveObject(w, r, req, obj.Entry, obj.Body, cacheMiss)
+}
+
+// logDecision logs, at debug, what the cache did for a request: hit, miss
+// and why, stale.
+func (h *Handler) logDecision(r *http.Request, req *protocol.Request, decision, why string) {
+	if !h.log.Enabled(r.Context(), slog.LevelDebug) {
+		return // the hit path pays nothing for debug logging it does not do
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelDebug, "cache", slog.String("decision", decision),
+		slog.String("kind", req.Kind.String()), slog.String("key", req.Path), slog.String("why", why))
 }

@@ -81,7 +81,7 @@ func (h *Handler) fetchHedged(req *protocol.Request, candidates []*health.Upstre
 		h.hedges.attempt(hedged)
 		h.stats.attempt(hedged)
 		last := next == len(candidates)
-		go func() { results <- done{u, h.attempt(ctx, u, req, last, headers), hedged} }()
+		go func() { results <- done{u, h.attempt(ctx, u, req, last, hedged, headers), hedged} }()
 	}
 
 	var (

@@ -98,6 +98,7 @@ func (s *sumdbSource) ReadRemote(ctx context.Context, path string) ([]byte, erro
 	if !s.own {
 		s.h.report(s.h.cfg.Router, s.upstream, resp)
 	}
+	s.h.logAttempt(s.upstream, "sumdb", req.Path, resp, resp.Err, false)
 	switch {
 	case resp.OK():
 		return resp.Body, nil
