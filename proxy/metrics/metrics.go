@@ -48,21 +48,24 @@ type Sources struct {
 	Connections interface{ Stats() clientlimit.Stats }
 }
 
-// NewRegistry returns a registry with every gofailover metric and the Go
-// and process collectors, and makes each of src's pools report its
-// outcomes to it (replacing any observer the pools had).
+// NewRegistry returns a registry with every gofailover metric, the
+// gofailover_build_info gauge, and the Go and process collectors, and
+// makes each of src's pools report its outcomes to it (replacing any
+// observer the pools had). The per-upstream counters and histograms of
+// every pool's upstreams exist from the first scrape, at 0.
 func NewRegistry(src Sources) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newStateCollector(src),
+		newBuildInfo(readBuildInfo()),
 	)
 	if src.Connections != nil {
 		reg.MustRegister(newConnCollector(src.Connections))
 	}
 	for _, p := range src.Pools {
-		obs := NewUpstreamObserver(p.Name)
+		obs := NewUpstreamObserver(p.Name, p.Pool.Upstreams()...)
 		reg.MustRegister(obs)
 		p.Pool.SetObserver(obs)
 	}

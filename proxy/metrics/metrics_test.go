@@ -165,7 +165,7 @@ func TestMetricsFollowTraffic(t *testing.T) {
 	// A lost hedge counts as abandoned, and its first byte, only a lower
 	// bound, stays out of the histogram (which holds the 503's).
 	r.pool.Report(r.ups[0], health.AbandonedAfter(200*time.Millisecond))
-	if v, _ := value(t, r.reg, "gofailover_upstream_requests_total", map[string]string{"upstream": bad, "outcome": "abandoned", "failure": "none"}); v != 1 {
+	if v, _ := value(t, r.reg, "gofailover_upstream_requests_total", map[string]string{"upstream": bad, "source": "request", "outcome": "abandoned", "failure": "none"}); v != 1 {
 		t.Errorf("abandoned requests = %v, want 1", v)
 	}
 	if v, _ := value(t, r.reg, "gofailover_upstream_first_byte_seconds", map[string]string{"upstream": bad, "source": "request"}); v != 1 {

@@ -21,7 +21,8 @@ type stateCollector struct {
 	cacheCorrupt, cacheScrubbedBytes, cacheScrubbedFiles   *prometheus.Desc
 	cacheScrubPasses, cacheLastScrub, cacheUnchecked       *prometheus.Desc
 	cacheExpired                                           *prometheus.Desc
-	state, score, latency, errorRatio, stale, backoff      *prometheus.Desc
+	state, score, errorRatio, stale, backoff               *prometheus.Desc
+	latencyP50, latencyP95, latencyP99                     *prometheus.Desc
 	alerts                                                 *prometheus.Desc
 }
 
@@ -41,8 +42,10 @@ func newStateCollector(src Sources) *stateCollector {
 		cacheBytes:   desc("cache_bytes", "Bytes of the answers in the cache."),
 		state:        desc("upstream_state", "1 for the upstream's current state (healthy, degraded, open, half-open, quarantined), 0 for the others.", "pool", "upstream", "state"),
 		score:        desc("upstream_score_seconds", "The upstream's routing score: expected cost of one attempt, lower is better (absent when nothing is known).", "pool", "upstream"),
-		latency:      desc("upstream_latency_seconds", "The upstream's time to first byte over the health window, by quantile (0.5, 0.95, 0.99).", "pool", "upstream", "quantile"),
-		errorRatio:   desc("upstream_error_ratio", "The upstream's share of failed requests over the health window.", "pool", "upstream"),
+		latencyP50:   desc("upstream_latency_p50_seconds", "The median of the upstream's time to first byte over the health window (absent when the window holds no response: the latency of a dead upstream is unknown, not 0).", "pool", "upstream"),
+		latencyP95:   desc("upstream_latency_p95_seconds", "The 95th percentile of the upstream's time to first byte over the health window (absent when the window holds no response).", "pool", "upstream"),
+		latencyP99:   desc("upstream_latency_p99_seconds", "The 99th percentile of the upstream's time to first byte over the health window (absent when the window holds no response).", "pool", "upstream"),
+		errorRatio:   desc("upstream_error_ratio", "The upstream's share of failed requests over the health window (absent when the window holds no request).", "pool", "upstream"),
 		stale:        desc("upstream_stale", "1 when the upstream's list of the probe module lacks versions another upstream lists.", "pool", "upstream"),
 		backoff:      desc("upstream_breaker_backoff_seconds", "Length of the upstream's current or last circuit-breaker opening; 0 once it has closed.", "pool", "upstream"),
 		alerts:       desc("alerts_firing", "Firing alerts, by severity.", "severity"),
@@ -67,7 +70,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.requests, c.shared, c.attempts, c.hedges, c.hedgesWon, c.lookups,
 		c.cacheEntries, c.cacheBytes, c.cacheWritable, c.cacheFree, c.cacheReserve,
 		c.cacheCorrupt, c.cacheScrubbedBytes, c.cacheScrubbedFiles, c.cacheScrubPasses, c.cacheLastScrub, c.cacheUnchecked, c.cacheExpired,
-		c.state, c.score, c.latency, c.errorRatio, c.stale, c.backoff, c.alerts,
+		c.state, c.score, c.latencyP50, c.latencyP95, c.latencyP99, c.errorRatio, c.stale, c.backoff, c.alerts,
 	} {
 		ch <- d
 	}
@@ -130,10 +133,18 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			if s.ScoreKnown {
 				gauge(c.score, s.Score.Seconds(), p.Name, up)
 			}
-			gauge(c.latency, s.P50.Seconds(), p.Name, up, "0.5")
-			gauge(c.latency, s.P95.Seconds(), p.Name, up, "0.95")
-			gauge(c.latency, s.P99.Seconds(), p.Name, up, "0.99")
-			gauge(c.errorRatio, s.ErrorRate, p.Name, up)
+			// Unknown is absent, never 0: percentiles are zero when the
+			// window holds no time to first byte (nothing answered, as
+			// with a dead upstream), and the error ratio is meaningless
+			// when it holds no outcome at all.
+			if s.Samples > 0 && s.P99 > 0 {
+				gauge(c.latencyP50, s.P50.Seconds(), p.Name, up)
+				gauge(c.latencyP95, s.P95.Seconds(), p.Name, up)
+				gauge(c.latencyP99, s.P99.Seconds(), p.Name, up)
+			}
+			if s.Samples > 0 {
+				gauge(c.errorRatio, s.ErrorRate, p.Name, up)
+			}
 			stale := 0.0
 			if len(s.Stale) > 0 {
 				stale = 1

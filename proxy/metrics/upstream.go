@@ -6,6 +6,20 @@ import (
 	"github.com/gofailover/gofailover/health"
 )
 
+// sources are the values of the source label.
+var sources = []string{"request", "probe"}
+
+// failureKinds are the values of the failure label of a failed request, in
+// the order of health's FailureKind constants. Their series exist, at 0,
+// from the start; a kind missing here is still counted, from its first
+// occurrence.
+var failureKinds = []health.FailureKind{
+	health.FailRefused, health.FailDNS, health.FailTLS, health.FailTimeout,
+	health.FailReset, health.FailStatus5xx, health.FailRateLimit, health.FailAuth,
+	health.FailBadStatus, health.FailRedirect, health.FailBadBody, health.FailSlowBody,
+	health.FailBadContent, health.FailTooLarge, health.FailOther,
+}
+
 // UpstreamObserver counts the requests of one pool's upstreams, users' and
 // probes', by outcome and failure kind, and keeps histograms of their time
 // to first byte. It is a health.Observer and a prometheus.Collector.
@@ -16,10 +30,14 @@ type UpstreamObserver struct {
 }
 
 // NewUpstreamObserver returns an observer whose metrics carry the pool
-// label pool.
-func NewUpstreamObserver(pool string) *UpstreamObserver {
+// label pool. The series of each of ups exist from the start, at 0: every
+// source, outcome and failure kind of the requests counter, the first-byte
+// histogram of each source, and the verification failures; so a rate over
+// them is 0, not absent, until something happens, and the first increment
+// is not lost.
+func NewUpstreamObserver(pool string, ups ...*health.Upstream) *UpstreamObserver {
 	constant := prometheus.Labels{"pool": pool}
-	return &UpstreamObserver{
+	m := &UpstreamObserver{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace:   namespace,
 			Name:        "upstream_requests_total",
@@ -40,6 +58,18 @@ func NewUpstreamObserver(pool string) *UpstreamObserver {
 			ConstLabels: constant,
 		}, []string{"upstream"}),
 	}
+	for _, u := range ups {
+		for _, source := range sources {
+			m.requests.WithLabelValues(u.Name, source, "success", "none")
+			m.requests.WithLabelValues(u.Name, source, "abandoned", "none")
+			for _, kind := range failureKinds {
+				m.requests.WithLabelValues(u.Name, source, "failure", string(kind))
+			}
+			m.firstByte.WithLabelValues(u.Name, source)
+		}
+		m.verification.WithLabelValues(u.Name)
+	}
+	return m
 }
 
 // Observe counts one outcome of a request to u.

@@ -1,0 +1,4 @@
+package metrics
+
+// BuildInfoLabels exposes buildInfoLabels to the tests.
+var BuildInfoLabels = buildInfoLabels
