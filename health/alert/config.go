@@ -37,8 +37,16 @@ type Config struct {
 	// (0, 1]. Default 0.2.
 	ErrorRate float64
 	// MinSamples is the fewest outcomes in the pool's window for
-	// error_rate_high to hold. Default 10.
+	// error_rate_high to judge the error rate over it. Default 10.
 	MinSamples int
+	// ErrorStreak is the number of failures in a row (requests and
+	// probes, since the upstream's last success) at which error_rate_high
+	// holds whatever the window holds: an error rate of 100% over them.
+	// Default 2: a mirror refusing connections is probed once a round
+	// (the prober skips the rest of its round) and quickly loses users'
+	// requests to the other mirrors, so it may fail only once or twice
+	// before the next evaluation.
+	ErrorStreak int
 }
 
 // DefaultConfig returns the default durations and thresholds.
@@ -54,6 +62,7 @@ func DefaultConfig() Config {
 		LatencyMinSpread:  0.1,
 		ErrorRate:         0.2,
 		MinSamples:        10,
+		ErrorStreak:       2,
 	}
 }
 
@@ -91,5 +100,6 @@ func (c Config) withDefaults() Config {
 	frac(&c.LatencyMinSpread, d.LatencyMinSpread, 100)
 	frac(&c.ErrorRate, d.ErrorRate, 1)
 	num(&c.MinSamples, d.MinSamples)
+	num(&c.ErrorStreak, d.ErrorStreak)
 	return c
 }

@@ -47,12 +47,16 @@
 //     upstream (nothing in its window); σ is taken to be at least Config.LatencyMinSpread of
 //     the mean, so that a very steady upstream does not fire on a small
 //     rise. Value and Threshold are in seconds.
-//   - error_rate_high: Status.ErrorRate is above Config.ErrorRate with at
-//     least Config.MinSamples outcomes in the pool's window. With fewer the
-//     rule cannot judge and the alert stays as it is: the pool empties the
-//     window when a breaker lets an upstream try again, and a mirror that
-//     is still failing must not resolve and re-fire. Value and Threshold
-//     are fractions.
+//   - error_rate_high: the upstream's latest Config.ErrorStreak outcomes
+//     (Status.ConsecutiveFailures, requests and probes) all failed, Value
+//     being 1; or Status.ErrorRate is above Config.ErrorRate with at least
+//     Config.MinSamples outcomes in the pool's window. The streak makes a
+//     dead mirror pending at the first evaluation after its first failures,
+//     although its breaker keeps its window short of MinSamples. With
+//     neither a streak nor MinSamples outcomes the rule cannot judge and
+//     the alert stays as it is: the pool empties the window when a breaker
+//     lets an upstream try again, and a mirror that is still failing must
+//     not resolve and re-fire. Value and Threshold are fractions.
 //   - upstream_quarantined: the upstream served content that failed
 //     checksum verification and is quarantined. Value 1, Threshold 1.
 //   - all_upstreams_down: every upstream is open, half-open or quarantined,

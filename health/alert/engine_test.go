@@ -224,15 +224,20 @@ func TestWithPool(t *testing.T) {
 	for range 5 {
 		pool.Report(ups[0], health.Outcome{Failure: health.FailRefused})
 	}
-	wantMoves(t, "breaker opens", e.Evaluate(clock.Now(), pool.Snapshot()), "upstream_down 0 inactive→pending P1")
+	// Five failures in a row are too few for the window's error rate,
+	// but enough of a streak for error_rate_high (Config.ErrorStreak).
+	wantMoves(t, "breaker opens", e.Evaluate(clock.Now(), pool.Snapshot()),
+		"upstream_down 0 inactive→pending P1", "error_rate_high 0 inactive→pending P1")
 	clock.Advance(time.Minute)
-	// The breaker is half-open by now, still down.
-	wantMoves(t, "a minute on", e.Evaluate(clock.Now(), pool.Snapshot()), "upstream_down 0 pending→firing P1")
+	// The breaker is half-open by now, still down; its window is clean,
+	// but the streak goes on.
+	wantMoves(t, "a minute on", e.Evaluate(clock.Now(), pool.Snapshot()),
+		"upstream_down 0 pending→firing P1", "error_rate_high 0 pending→firing P1")
 
 	pool.Report(ups[1], health.Outcome{Status: 200, Failure: health.FailBadContent})
 	wantMoves(t, "bad content", e.Evaluate(clock.Now(), pool.Snapshot()),
 		"upstream_quarantined 1 inactive→pending P1", "all_upstreams_down pool inactive→pending P0")
-	wantMoves(t, "notified", rec.got(), "upstream_down 0 pending→firing P1")
+	wantMoves(t, "notified", rec.got(), "upstream_down 0 pending→firing P1", "error_rate_high 0 pending→firing P1")
 }
 
 // TestErrorRateHoldsWithoutEnoughSamples: a firing error_rate_high does not

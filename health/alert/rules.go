@@ -66,9 +66,27 @@ func judgeQuarantined(s health.Status) finding {
 }
 
 // judgeErrorRate applies error_rate_high to s.
+//
+// The error rate over the pool's window is judged once the window holds
+// Config.MinSamples outcomes. A dead mirror seldom gets there: its breaker
+// opens after a few failures, so that little more than a probe round
+// reaches it, and every breaker trial starts the window afresh. Before
+// this rule also judged failures in a row, a mirror refusing connections
+// made it pending only after minutes, when the backoff had grown long
+// enough for MinSamples probes to pile up between trials. So the rule
+// also holds when the latest Config.ErrorStreak outcomes all failed
+// (ConsecutiveFailures, which no breaker trial resets): an error rate of
+// 100% over them. A dead mirror's first probe round or first few requests
+// make it pending, and it holds through every trial until one succeeds.
 func judgeErrorRate(s health.Status, cfg *Config) finding {
 	f := newFinding(ErrorRateHigh, s.Upstream)
 	f.value, f.threshold = s.ErrorRate, cfg.ErrorRate
+	if s.ConsecutiveFailures >= cfg.ErrorStreak && (s.Samples < cfg.MinSamples || s.ErrorRate <= cfg.ErrorRate) {
+		f.holds, f.value = true, 1
+		f.summary = fmt.Sprintf("upstream %s failed its last %d requests in a row%s",
+			s.Upstream.Name, s.ConsecutiveFailures, lastFailure(s))
+		return f
+	}
 	if s.Samples < cfg.MinSamples {
 		// Too few outcomes to tell, as just after the breaker let the
 		// upstream try again with a clean window: a firing alert about
