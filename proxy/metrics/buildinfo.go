@@ -47,7 +47,7 @@ func newBuildInfo(bi *debug.BuildInfo) prometheus.Collector {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace:   namespace,
 		Name:        "build_info",
-		Help:        "Always 1; its labels describe the running binary: the main module's version ((devel) for a build outside a module download), the VCS revision (-modified for a dirty tree; unknown when not stamped) and the Go version that built it.",
+		Help:        "Always 1; its labels describe the running binary: the main module's version ((devel) when the build recorded none), the VCS revision (-modified for a dirty tree; unknown when not stamped) and the Go version that built it.",
 		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
 	})
 	g.Set(1)
