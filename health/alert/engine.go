@@ -44,7 +44,8 @@ func NewEngine(cfg Config, notify Notifier, log *slog.Logger) *Engine {
 
 // Evaluate applies every rule to statuses, the health of every upstream at
 // now, moves the alerts' state machines, logs and notifies the
-// transitions, and returns them. now must not go backwards between calls.
+// transitions, and returns them; a notifier that is a Refresher is then
+// shown the alerts firing. now must not go backwards between calls.
 //
 // An alert about an upstream missing from statuses is judged as if its
 // condition had cleared, and the upstream's latency baseline is forgotten.
@@ -95,6 +96,21 @@ func (e *Engine) Evaluate(now time.Time, statuses []health.Status) []Transition 
 			delete(e.resolved, k)
 		}
 	}
+	if r, ok := e.notify.(Refresher); ok {
+		r.Refresh(now, e.firing())
+	}
+	return out
+}
+
+// firing returns the firing alerts, ordered as Alerts orders them.
+func (e *Engine) firing() []Alert {
+	var out []Alert
+	for _, a := range e.active {
+		if a.State == Firing {
+			out = append(out, *a)
+		}
+	}
+	slices.SortFunc(out, compareAlerts)
 	return out
 }
 

@@ -2,23 +2,23 @@ package alert
 
 import "sync"
 
-// queue is a bounded FIFO of transitions that never blocks its producer:
-// when full, push drops the oldest. ready has a value whenever the queue
-// may be non-empty, for the consumer to wait on.
-type queue struct {
+// queue is a bounded FIFO that never blocks its producer: when full, push
+// drops the oldest item. ready has a value whenever the queue may be
+// non-empty, for the consumer to wait on.
+type queue[T any] struct {
 	mu    sync.Mutex
-	items []Transition
+	items []T
 	limit int
 	ready chan struct{}
 }
 
-func newQueue(limit int) *queue {
-	return &queue{items: make([]Transition, 0, limit), limit: limit, ready: make(chan struct{}, 1)}
+func newQueue[T any](limit int) *queue[T] {
+	return &queue[T]{items: make([]T, 0, limit), limit: limit, ready: make(chan struct{}, 1)}
 }
 
-// push appends t, dropping the oldest transition if the queue is full; it
+// push appends t, dropping the oldest item if the queue is full; it
 // returns the one dropped, if any.
-func (q *queue) push(t Transition) (dropped Transition, full bool) {
+func (q *queue[T]) push(t T) (dropped T, full bool) {
 	q.mu.Lock()
 	if len(q.items) >= q.limit {
 		dropped, full = q.items[0], true
@@ -33,20 +33,21 @@ func (q *queue) push(t Transition) (dropped Transition, full bool) {
 	return dropped, full
 }
 
-// pop removes and returns the oldest transition, if there is one.
-func (q *queue) pop() (Transition, bool) {
+// pop removes and returns the oldest item, if there is one.
+func (q *queue[T]) pop() (T, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	var t T
 	if len(q.items) == 0 {
-		return Transition{}, false
+		return t, false
 	}
-	t := q.items[0]
+	t = q.items[0]
 	q.items = append(q.items[:0], q.items[1:]...)
 	return t, true
 }
 
-// len returns the number of transitions queued.
-func (q *queue) len() int {
+// len returns the number of items queued.
+func (q *queue[T]) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.items)

@@ -70,7 +70,7 @@ type Webhook struct {
 	name   string // scheme and host, for logs and errors
 	client Doer
 	log    *slog.Logger
-	q      *queue
+	q      *queue[Transition]
 
 	// wait waits d or until ctx is done, reporting whether d passed.
 	wait func(ctx context.Context, d time.Duration) bool
@@ -117,7 +117,7 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 		name:   u.Scheme + "://" + u.Host,
 		client: cfg.Client,
 		log:    cfg.Logger,
-		q:      newQueue(cfg.QueueSize),
+		q:      newQueue[Transition](cfg.QueueSize),
 		wait:   health.Sleep,
 	}, nil
 }
@@ -186,11 +186,7 @@ func (w *Webhook) deliver(ctx context.Context, t Transition) error {
 
 // backoff returns the wait after the given failed attempt (from 1).
 func (w *Webhook) backoff(attempt int) time.Duration {
-	d := w.cfg.Backoff
-	for i := 1; i < attempt && d < maxWebhookBackoff; i++ {
-		d *= 2
-	}
-	return min(d, maxWebhookBackoff)
+	return backoff(w.cfg.Backoff, attempt)
 }
 
 // post makes one attempt to POST body, within the configured timeout.
