@@ -26,6 +26,13 @@ const (
 	StateQuarantined State = "quarantined"
 )
 
+// Down reports whether an upstream in state s is out of use: open,
+// half-open or quarantined. An outage is the stretch of time in which an
+// upstream is down, however often its breaker tries it again.
+func (s State) Down() bool {
+	return s == StateOpen || s == StateHalfOpen || s == StateQuarantined
+}
+
 // Status is one upstream's health at one instant.
 type Status struct {
 	// Upstream is the upstream described.
@@ -33,6 +40,14 @@ type Status struct {
 	// State is how it stands, and Since when it has stood so.
 	State State
 	Since time.Time
+	// EpisodeSince is when the upstream's current episode began. While
+	// it is down (State.Down) the episode is the outage, and it began
+	// at the first failure since the upstream's last success before its
+	// breaker opened (or when it was kept out, if no failure led to
+	// it): breaker trials in between, open or half-open, do not restart
+	// it. Otherwise the upstream is up (healthy or degraded), since it
+	// last came back from an outage, or since the pool was created.
+	EpisodeSince time.Time
 	// Until is when an open or quarantined upstream turns half-open, or
 	// when a Retry-After hold ends if that is later; zero otherwise.
 	Until time.Time
@@ -89,7 +104,7 @@ func (p *Pool) Snapshot() []Status {
 
 // status returns m's Status at now. It changes nothing.
 func (m *member) status(now time.Time, cfg *Config) Status {
-	l, since := m.view(now, cfg)
+	l, since, episode := m.view(now, cfg)
 	ewma, _ := l.win.latency()
 	p50, p95, p99 := m.win.percentiles(l.win)
 	sc, known := score(l.win, len(m.stale) > 0 || l.denial != nil, cfg)
@@ -109,6 +124,7 @@ func (m *member) status(now time.Time, cfg *Config) Status {
 		Upstream:            m.up,
 		State:               l.state,
 		Since:               since,
+		EpisodeSince:        episode,
 		Until:               until,
 		Score:               sc,
 		ScoreKnown:          known,

@@ -41,6 +41,13 @@ type member struct {
 	shown      State
 	shownSince time.Time
 	settled    time.Time
+	// episode is when the current episode began, as of settled: the
+	// first failure of the outage while shown is down (State.Down),
+	// when it last came back otherwise (see Status.EpisodeSince).
+	episode time.Time
+	// failStart is the first failure since the last success, zero
+	// after a success: where an outage starts when the breaker opens.
+	failStart time.Time
 	// next is the first instant after settled at which time alone may
 	// change what the member shows or how its breaker stands; zero if
 	// none.
@@ -55,6 +62,7 @@ func newMember(u *Upstream, now time.Time, cfg *Config) *member {
 		shown:      StateHealthy,
 		shownSince: now,
 		settled:    now,
+		episode:    now,
 	}
 }
 
@@ -105,26 +113,39 @@ func (m *member) stateOf(l *look, now time.Time, cfg *Config) State {
 	}
 }
 
-// view returns what m shows at now, and since when its State has held;
-// an instant before m was last settled counts as that one. It changes
-// nothing.
+// view returns what m shows at now, since when its State has held, and
+// when its current episode began (see Status.EpisodeSince); an instant
+// before m was last settled counts as that one. It changes nothing.
 //
 // Between writes, what m shows changes only at the instants changes
 // lists; view replays them from the State shown when m was settled, so
 // that Since tells when the State really began, whenever the writes and
 // reads happened.
-func (m *member) view(now time.Time, cfg *Config) (look, time.Time) {
+func (m *member) view(now time.Time, cfg *Config) (l look, since, episode time.Time) {
 	if m.next.IsZero() || now.Before(m.next) {
 		// Time changed nothing since m was settled.
-		return look{br: m.br, win: m.win.all(), denial: m.denial, state: m.shown}, m.shownSince
+		return look{br: m.br, win: m.win.all(), denial: m.denial, state: m.shown}, m.shownSince, m.episode
 	}
-	st, since := m.shown, m.shownSince
+	st, since, episode := m.shown, m.shownSince, m.episode
 	for _, t := range m.changes(now, cfg) {
 		if s := m.lookAt(t, cfg).state; s != st {
+			if s.Down() != st.Down() {
+				episode = m.episodeStart(s, t)
+			}
 			st, since = s, t
 		}
 	}
-	return m.lookAt(now, cfg), since
+	return m.lookAt(now, cfg), since, episode
+}
+
+// episodeStart is when an episode in which m shows s, entered at t,
+// began: the first failure since the last success when s is down and
+// that failure came no later than t, t otherwise.
+func (m *member) episodeStart(s State, t time.Time) time.Time {
+	if s.Down() && !m.failStart.IsZero() && !m.failStart.After(t) {
+		return m.failStart
+	}
+	return t
 }
 
 // changes returns, in order, the instants after m was settled and up to
@@ -162,13 +183,13 @@ func (m *member) settle(now time.Time, cfg *Config) {
 		m.settled = now // time changed nothing
 		return
 	}
-	l, since := m.view(now, cfg)
+	l, since, episode := m.view(now, cfg)
 	if m.br.advance(now, cfg) {
 		m.win.reset()
 	}
 	m.win.prune(now)
 	m.denial = l.denial // nil once expired
-	m.shown, m.shownSince, m.settled = l.state, since, now
+	m.shown, m.shownSince, m.settled, m.episode = l.state, since, now, episode
 	m.plan(now, cfg)
 }
 
@@ -177,6 +198,9 @@ func (m *member) settle(now time.Time, cfg *Config) {
 func (m *member) written(now time.Time, cfg *Config) {
 	l := look{br: m.br, win: m.win.all(), denial: m.denial}
 	if st := m.stateOf(&l, now, cfg); st != m.shown {
+		if st.Down() != m.shown.Down() {
+			m.episode = m.episodeStart(st, now)
+		}
 		m.shown, m.shownSince = st, now
 	}
 	m.plan(now, cfg)
@@ -204,6 +228,12 @@ func (m *member) record(now time.Time, o Outcome, cfg *Config) {
 		latency = o.FirstByte
 	case o.Status != 0:
 		latency = o.Total
+	}
+	switch {
+	case !failed:
+		m.failStart = time.Time{}
+	case m.failStart.IsZero():
+		m.failStart = now
 	}
 	m.win.add(now, latency, failed)
 	switch {

@@ -178,6 +178,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		FiringAlerts: s.firingAlerts,
 		Connections:  ln,
 	})
+	reg.MustRegister(metrics.NewEpisodeCollector(metricPools))
 	s.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
 	src := &statusSource{
 		pools:   s.pools,

@@ -66,9 +66,9 @@ func TestStatusCommandPrintsTable(t *testing.T) {
 	}
 	for _, want := range []string{
 		"gofailover v1.4.0, up 2h, checksum verification on (sum.example.org)",
-		"  UPSTREAM                      STATE    SINCE          SCORE   P50     P95     P99     ERRORS  TRAFFIC  LAST ERROR\n",
-		"* https://mirror-a.example.com  healthy  10:00:00 (2h)  80 ms   60 ms   140 ms  300 ms  1.0%    97%      -\n",
-		"  https://mirror-b.example.com  open     11:55:00 (5m)  2.50 s  900 ms  2.80 s  4.10 s  70%     3.0%     11:59:30 503 Service Unavailable\n",
+		"  UPSTREAM                      STATE    EPISODE                   SCORE   P50     P95     P99     ERRORS  TRAFFIC  LAST ERROR\n",
+		"* https://mirror-a.example.com  healthy  up since 10:00:00 (2h)    80 ms   60 ms   140 ms  300 ms  1.0%    97%      -\n",
+		"  https://mirror-b.example.com  open     down since 11:55:00 (5m)  2.50 s  900 ms  2.80 s  4.10 s  70%     3.0%     11:59:30 503 Service Unavailable\n",
 		"P1        firing  upstream_error_rate  https://mirror-b.example.com  11:56:00 (for 4m)  70%    20%        mirror-b fails\n",
 		"Cache: 1,200 entries, 3.0 MiB, hit ratio 90% (900 hits, 100 misses, 0 stale)\n",
 	} {

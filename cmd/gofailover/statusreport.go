@@ -54,7 +54,8 @@ func (s *statusSource) Report(context.Context) (statuspage.Report, error) {
 	}
 	shares := s.history.TrafficShare(now.Add(-s.window), now)
 	var names []string
-	for _, st := range s.pools.Snapshot() {
+	snap := s.pools.Snapshot()
+	for _, st := range snap {
 		row := upstreamRow(st, shares[st.Upstream.Name])
 		row.Private = s.pools.isPrivate(st.Upstream)
 		r.Upstreams = append(r.Upstreams, row)
@@ -64,7 +65,7 @@ func (s *statusSource) Report(context.Context) (statuspage.Report, error) {
 		r.Ranges = append(r.Ranges, s.plotRange(pr.name, names, now.Add(-pr.span), now))
 	}
 	for _, a := range s.alerts.Alerts(now) {
-		r.Alerts = append(r.Alerts, alertRow(a))
+		r.Alerts = append(r.Alerts, episodeAlert(alertRow(a), a, snap))
 	}
 	return r, nil
 }
@@ -76,6 +77,7 @@ func upstreamRow(st health.Status, share float64) statuspage.Upstream {
 		Preferred:           st.Upstream.Rank == 0,
 		State:               string(st.State),
 		Since:               st.Since,
+		EpisodeSince:        st.EpisodeSince,
 		Until:               st.Until,
 		Samples:             st.Samples,
 		Score:               st.Score.Seconds(),
@@ -161,6 +163,40 @@ func alertRow(a alert.Alert) statuspage.Alert {
 		row.Unit = "seconds"
 	case alert.ErrorRateHigh:
 		row.Unit = "ratio"
+	}
+	return row
+}
+
+// episodeAlert dates row, the page's row for a, from the outage it is
+// about, so that the alert and the upstreams' episodes agree: an active
+// upstream_down began at the first failure of its upstream's outage
+// (health.Status.EpisodeSince), and an active all_upstreams_down when the
+// last of the upstreams went down. Other alerts, and alerts whose outage
+// the snapshot does not show, are left as they are.
+func episodeAlert(row statuspage.Alert, a alert.Alert, snap []health.Status) statuspage.Alert {
+	if a.State != alert.Pending && a.State != alert.Firing {
+		return row
+	}
+	var since time.Time
+	switch a.Rule {
+	case alert.UpstreamDown:
+		for _, st := range snap {
+			if st.Upstream.Name == a.Upstream && st.State.Down() {
+				since = st.EpisodeSince
+			}
+		}
+	case alert.AllUpstreamsDown:
+		for _, st := range snap {
+			if !st.State.Down() {
+				return row
+			}
+			if st.EpisodeSince.After(since) {
+				since = st.EpisodeSince
+			}
+		}
+	}
+	if !since.IsZero() && since.Before(row.Since) {
+		row.Since = since
 	}
 	return row
 }

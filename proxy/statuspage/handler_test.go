@@ -59,7 +59,7 @@ func TestStatusPageHTML(t *testing.T) {
 	for _, want := range []string{
 		// The verdict.
 		"2 of 3 upstreams in trouble",
-		"https://mirror-b.example.com open for 12m, 62% errors",
+		"https://mirror-b.example.com open, down for 12m, 62% errors",
 		"no client request has failed",
 		// The rows: state as text and as a class, since when, numbers.
 		`data-state="healthy"`, `data-state="open"`, `data-state="degraded"`,
@@ -72,7 +72,7 @@ func TestStatusPageHTML(t *testing.T) {
 		"11:59:20 (40s ago)",
 		// Alerts.
 		`<span class="sev sev-p1">P1</span>`, "upstream_error_rate", "mirror-b fails most requests",
-		"11:48:00 (for 12m)", "resolved 11:10:00 (50m ago)",
+		"11:46:00 (for 14m)", "resolved 11:10:00 (50m ago)",
 		// Plots, with a legend.
 		"Time to first byte, last hour", "Error rate, last day", "Traffic share, last hour",
 		"last hour · 11:00 – 12:00", "last day · Mar 9 12:00 – 12:00",

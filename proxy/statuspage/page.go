@@ -154,7 +154,7 @@ table.stack tr.trouble{border-left:5px solid var(--trouble,#e8a200)}
 <tr class="upstream{{if ne .State "healthy"}} trouble st-row-{{.State}}{{end}}" data-state="{{.State}}">
 <td class="name lead"><span class="swatch" style="background:{{.Color}}"></span>{{.Name}}{{if .Preferred}}<span class="pref" title="the preferred upstream: first in the configured order">preferred</span>{{end}}{{if .Private}}<span class="pref" title="serves private modules only">private</span>{{end}}</td>
 <td data-label="State"><div class="v"><span class="badge {{.StateClass}}">{{.State}}</span>{{with .Until}}<span class="sub">next try {{.}}</span>{{end}}{{with .Why}}<span class="sub why">{{.}}</span>{{end}}</div></td>
-<td data-label="Since"><div class="v"><span title="{{.SinceFull}}">{{.Since}}</span><span class="sub">for {{.For}}</span></div></td>
+<td data-label="Since"><div class="v">{{if .EpisodeSince}}<span class="episode" title="{{.Episode}} since {{.EpisodeFull}}">{{.Episode}} since {{.EpisodeSince}}</span><span class="sub">for {{.EpisodeFor}}</span>{{with .StateSince}}<span class="sub">{{.}}</span>{{end}}{{else}}<span title="{{.SinceFull}}">{{.Since}}</span><span class="sub">for {{.For}}</span>{{end}}</div></td>
 <td class="num" data-label="Score">{{.Score}}</td>
 <td class="num wide-only" data-label="p50">{{.P50}}</td>
 <td class="num wide-only" data-label="p95">{{.P95}}</td>

@@ -53,6 +53,12 @@ type Upstream struct {
 	// "quarantined"; Since is when the upstream entered it.
 	State string    `json:"state"`
 	Since time.Time `json:"since,omitzero"`
+	// EpisodeSince is when the current episode began: while the
+	// upstream is down (open, half-open or quarantined), the first
+	// failure of the outage, however often its breaker tried it again
+	// since; otherwise when it last came back, or when the server
+	// started.
+	EpisodeSince time.Time `json:"episode_since,omitzero"`
 	// Until is when an open or quarantined upstream is next tried; zero
 	// otherwise.
 	Until time.Time `json:"until,omitzero"`

@@ -17,7 +17,7 @@ func sanitized(r Report) Report {
 	r.Upstreams = slices.Clone(r.Upstreams)
 	for i := range r.Upstreams {
 		u := &r.Upstreams[i]
-		for _, t := range []*time.Time{&u.Since, &u.Until, &u.LastErrorAt} {
+		for _, t := range []*time.Time{&u.Since, &u.EpisodeSince, &u.Until, &u.LastErrorAt} {
 			*t = encodable(*t)
 		}
 		for _, f := range []*float64{&u.Score, &u.P50, &u.P95, &u.P99, &u.ErrorRate, &u.TrafficShare} {

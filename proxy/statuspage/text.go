@@ -22,7 +22,7 @@ func WriteText(w io.Writer, r Report) error {
 		termSafe(verificationText(r.Verification)), formatTime(now, now.Location()))
 
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  UPSTREAM\tSTATE\tSINCE\tSCORE\tP50\tP95\tP99\tERRORS\tTRAFFIC\tLAST ERROR")
+	fmt.Fprintln(tw, "  UPSTREAM\tSTATE\tEPISODE\tSCORE\tP50\tP95\tP99\tERRORS\tTRAFFIC\tLAST ERROR")
 	for _, u := range r.Upstreams {
 		row := newUpstreamRow(u, "", now)
 		mark := " "
@@ -30,7 +30,10 @@ func WriteText(w io.Writer, r Report) error {
 			mark = "*"
 		}
 		since := row.Since
-		if !u.Since.IsZero() {
+		switch {
+		case row.EpisodeSince != "":
+			since = row.Episode + " since " + row.EpisodeSince + " (" + row.EpisodeFor + ")"
+		case !u.Since.IsZero():
 			since += " (" + row.For + ")"
 		}
 		lastErr := "-"
@@ -42,7 +45,7 @@ func WriteText(w io.Writer, r Report) error {
 			name += " (private)"
 		}
 		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, name, termSafe(row.State), since,
-			row.Score, row.P50, row.P95, row.P99, row.ErrorRate, row.Traffic, termSafe(lastErr))
+			row.Score, row.P50, row.P95, row.P99, errorsCell(u, row.ErrorRate), row.Traffic, termSafe(lastErr))
 	}
 	if len(r.Upstreams) == 0 {
 		fmt.Fprintln(tw, "  (no upstreams configured)")
@@ -99,6 +102,17 @@ func WriteText(w io.Writer, r Report) error {
 		return fmt.Errorf("statuspage: writing text report: %w", err)
 	}
 	return nil
+}
+
+// errorsCell is the ERRORS column: the error rate over the health window
+// (rate, as the page shows it), or, when the window holds no outcome and
+// the latest ones failed, as for a dead mirror between breaker trials,
+// "100%" and how many failed in a row: never "-" for a failing upstream.
+func errorsCell(u Upstream, rate string) string {
+	if u.Samples == 0 && u.ConsecutiveFailures > 0 {
+		return fmt.Sprintf("100%% (last %d)", u.ConsecutiveFailures)
+	}
+	return rate
 }
 
 // termSafe replaces the control characters in s, tabs and escapes

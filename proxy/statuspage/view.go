@@ -46,12 +46,18 @@ type cardView struct {
 
 // upstreamRow is one row of the upstream table.
 type upstreamRow struct {
-	Name, Color               string
-	Preferred                 bool
-	Private                   bool
-	State, StateClass         string
-	Why                       string
-	Since, SinceFull, For     string
+	Name, Color           string
+	Preferred             bool
+	Private               bool
+	State, StateClass     string
+	Why                   string
+	Since, SinceFull, For string
+	// Episode is "down" or "up", EpisodeSince when the episode began
+	// (EpisodeFull in full, EpisodeFor how long ago); StateSince says
+	// when the State began, when that was later than the episode.
+	Episode, EpisodeSince     string
+	EpisodeFull, EpisodeFor   string
+	StateSince                string
 	Until                     string
 	Score, P50, P95, P99      string
 	ErrorRate, ErrorClass     string
@@ -119,6 +125,18 @@ func stateClass(state string) string {
 
 // troubled reports whether an upstream in state is not fully usable.
 func troubled(state string) bool { return state != "healthy" }
+
+// down reports whether an upstream in state is out of use: open,
+// half-open or quarantined (see health.State.Down).
+func down(state string) bool {
+	return state == "open" || state == "half-open" || state == "quarantined"
+}
+
+// episodeStart is when u's current episode began: EpisodeSince, or Since
+// when the report does not say.
+func episodeStart(u Upstream) time.Time {
+	return firstSet(u.EpisodeSince, u.Since)
+}
 
 // usable reports whether requests go to an upstream in state.
 func usable(state string) bool { return state == "healthy" || state == "degraded" }
@@ -282,7 +300,11 @@ func verdict(r Report) verdictView {
 	}
 	for _, u := range bad {
 		d := u.Name + " " + u.State
-		if !u.Since.IsZero() {
+		switch ep := episodeStart(u); {
+		case ep.IsZero():
+		case down(u.State):
+			d += ", down for " + formatAge(ep, r.GeneratedAt)
+		default:
 			d += " for " + formatAge(u.Since, r.GeneratedAt)
 		}
 		if u.Samples > 0 {
@@ -369,12 +391,24 @@ func newUpstreamRow(u Upstream, color string, now time.Time) upstreamRow {
 		Since:      formatClock(u.Since, now),
 		SinceFull:  formatTime(u.Since, now.Location()),
 		For:        formatAge(u.Since, now),
+		Episode:    "up",
 		Score:      dash, P50: dash, P95: dash, P99: dash, ErrorRate: dash,
 		Traffic:  formatRatio(u.TrafficShare),
 		Failures: formatCount(u.Failures) + " of " + formatCount(u.Requests) + " failed",
 	}
 	if u.Probes > 0 {
 		row.Failures += "; probes: " + formatCount(u.ProbeFailures) + " of " + formatCount(u.Probes)
+	}
+	if down(u.State) {
+		row.Episode = "down"
+	}
+	if ep := episodeStart(u); !ep.IsZero() {
+		row.EpisodeSince = formatClock(ep, now)
+		row.EpisodeFull = formatTime(ep, now.Location())
+		row.EpisodeFor = formatAge(ep, now)
+		if u.Since.After(ep) {
+			row.StateSince = row.State + " since " + formatClock(u.Since, now)
+		}
 	}
 	if !u.Until.IsZero() {
 		row.Until = formatClock(u.Until, now)
@@ -487,7 +521,10 @@ func alertRows(alerts []Alert, now time.Time) []alertRow {
 		default:
 			row.StateClass = "al-unknown"
 		}
-		at, verb := firstSet(a.FiredAt, a.Since), "for"
+		// An active alert is dated from when its condition began (for
+		// upstream_down, the first failure of the outage), so that it
+		// agrees with the upstream's row and the headline.
+		at, verb := firstSet(a.Since, a.FiredAt), "for"
 		switch a.State {
 		case "pending":
 			at = a.Since
@@ -496,6 +533,9 @@ func alertRows(alerts []Alert, now time.Time) []alertRow {
 		}
 		row.When = formatClock(at, now)
 		row.WhenFull = formatTime(at, now.Location())
+		if a.State == "firing" && !a.FiredAt.IsZero() && !a.FiredAt.Equal(at) {
+			row.WhenFull = "since " + row.WhenFull + "; fired " + formatTime(a.FiredAt, now.Location())
+		}
 		switch {
 		case at.IsZero():
 		case verb == "for":
