@@ -118,9 +118,9 @@ func why(st health.Status) string {
 func (s *statusSource) plotRange(name string, upstreams []string, since, now time.Time) statuspage.Range {
 	pr := statuspage.Range{Name: name, From: since, To: now}
 	traffic := s.history.Traffic(since, now)
-	shareAt := make(map[int64]map[string]float64, len(traffic))
+	trafficAt := make(map[int64]history.TrafficPoint, len(traffic))
 	for _, tp := range traffic {
-		shareAt[tp.At.UnixNano()] = tp.Share
+		trafficAt[tp.At.UnixNano()] = tp
 	}
 	for _, name := range upstreams {
 		series := statuspage.Series{Upstream: name}
@@ -129,19 +129,43 @@ func (s *statusSource) plotRange(name string, upstreams []string, since, now tim
 			if i == 1 {
 				pr.Step = p.At.Sub(points[0].At).Seconds()
 			}
-			series.Points = append(series.Points, statuspage.Point{
-				T:            p.At,
-				P50:          p.P50.Seconds(),
-				P95:          p.P95.Seconds(),
-				P99:          p.P99.Seconds(),
-				ErrorRate:    p.ErrorRate,
-				TrafficShare: shareAt[p.At.UnixNano()][name],
-				Missing:      p.Empty,
-			})
+			series.Points = append(series.Points, plotPoint(p, name, trafficAt[p.At.UnixNano()]))
 		}
 		pr.Series = append(pr.Series, series)
 	}
 	return pr
+}
+
+// plotPoint is the page's point of history point p of the upstream
+// named name, with tp the traffic of p's interval. What is not known is
+// marked so, never shown as 0: the latency when nothing answered, the
+// error rate when nothing was tried, the traffic share when no upstream
+// got a request. When the pool's window was empty (the breaker had just
+// let the upstream try again) but probes or requests were tried in the
+// interval, the error rate is the share of them that failed.
+func plotPoint(p history.Point, name string, tp history.TrafficPoint) statuspage.Point {
+	pt := statuspage.Point{
+		T:              p.At,
+		P50:            p.P50.Seconds(),
+		P95:            p.P95.Seconds(),
+		P99:            p.P99.Seconds(),
+		LatencyMissing: !p.HasLatency,
+		ErrorRate:      p.ErrorRate,
+		TrafficShare:   tp.Share[name],
+		TrafficMissing: tp.Total == 0,
+		Missing:        p.Empty,
+	}
+	if !p.HasErrorRate {
+		if tried := p.Requests + p.Probes; tried > 0 {
+			pt.ErrorRate = float64(p.Failures+p.ProbeFailures) / float64(tried)
+		} else {
+			pt.ErrorRateMissing = true
+		}
+	}
+	if p.Empty {
+		pt.LatencyMissing, pt.ErrorRateMissing, pt.TrafficMissing = true, true, true
+	}
+	return pt
 }
 
 // alertRow is the page's row for one alert.

@@ -24,12 +24,19 @@ type Point struct {
 	// Samples is the number of snapshots aggregated.
 	Samples int
 	// P50, P95 and P99 are the pool's percentiles of time to first byte
-	// over its window, to the microsecond; zero when the window held no
-	// latency in any snapshot.
+	// over its window, to the microsecond, when HasLatency is set. When it
+	// is not, no snapshot's window held a latency (the upstream answered
+	// nothing, as a dead mirror does): the latency is unknown, not zero.
 	P50, P95, P99 time.Duration
+	HasLatency    bool
 	// ErrorRate is the pool's share of failures among the outcomes in its
-	// window, averaged over the snapshots whose window held any outcome.
-	ErrorRate float64
+	// window, averaged over the snapshots whose window held any outcome,
+	// when HasErrorRate is set. When it is not, no snapshot's window held
+	// an outcome, as just after a breaker turned half-open and emptied it:
+	// the rate is unknown, not zero (Failures and ProbeFailures still
+	// count what failed in the interval).
+	ErrorRate    float64
+	HasErrorRate bool
 	// Requests and Failures count users' requests to the upstream, and of
 	// them the failed ones, reported to the pool during the interval.
 	Requests, Failures uint64

@@ -40,7 +40,7 @@ func TestFinePoint(t *testing.T) {
 	ps := h.Series("a", t0(), t0().Add(5*time.Second))
 	want := Point{
 		At: t0(), Samples: 1, P50: 20 * time.Millisecond, P95: 40 * time.Millisecond, P99: 80 * time.Millisecond,
-		ErrorRate: 0.1, Requests: 3, State: health.StateDegraded,
+		ErrorRate: 0.1, Requests: 3, State: health.StateDegraded, HasLatency: true, HasErrorRate: true,
 	}
 	if len(ps) != 1 || ps[0] != want {
 		t.Fatalf("Series = %+v, want [%+v]", ps, want)
@@ -77,7 +77,7 @@ func TestDownsampling(t *testing.T) {
 	// Mean of p50 over the 29 samples with latency: 10ms..38ms.
 	want := Point{
 		At: t0(), Samples: 30, P50: 24 * time.Millisecond, P95: 106 * time.Millisecond, P99: 900 * time.Millisecond,
-		ErrorRate: 14 * 0.5 / 29, Requests: 435, State: health.StateOpen,
+		ErrorRate: 14 * 0.5 / 29, Requests: 435, State: health.StateOpen, HasLatency: true, HasErrorRate: true,
 	}
 	if last.ErrorRate-want.ErrorRate > 1e-6 || want.ErrorRate-last.ErrorRate > 1e-6 {
 		t.Errorf("ErrorRate = %v, want %v", last.ErrorRate, want.ErrorRate)
@@ -225,4 +225,27 @@ func storedOf(h *History, store *memStore, name string) int {
 		}
 	}
 	return n
+}
+
+// TestUnknownIsNotZero: a snapshot of a dead upstream (failures without a
+// response) and one just after its breaker turned half-open (an empty
+// window) make points whose latency and error rate are unknown, not 0,
+// while their failures still count.
+func TestUnknownIsNotZero(t *testing.T) {
+	h := New(Config{})
+	u := upstreams("a")[0]
+	dead := health.Status{Upstream: u, State: health.StateOpen, Samples: 4, ErrorRate: 1, Probes: 4, ProbeFailures: 4}
+	h.Record(t0().Add(5*time.Second), []health.Status{dead})
+	trial := health.Status{Upstream: u, State: health.StateHalfOpen, Probes: 5, ProbeFailures: 5}
+	h.Record(t0().Add(15*time.Second), []health.Status{trial})
+	ps := h.Series("a", t0(), t0().Add(15*time.Second))
+	if len(ps) != 2 {
+		t.Fatalf("Series = %+v, want 2 points", ps)
+	}
+	if p := ps[0]; p.HasLatency || !p.HasErrorRate || p.ErrorRate != 1 || p.ProbeFailures != 4 {
+		t.Errorf("dead upstream's point = %+v, want unknown latency, error rate 1, 4 failed probes", p)
+	}
+	if p := ps[1]; p.HasLatency || p.HasErrorRate || p.ProbeFailures != 1 || p.Probes != 1 {
+		t.Errorf("half-open point = %+v, want unknown latency and error rate, 1 failed probe", p)
+	}
 }

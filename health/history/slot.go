@@ -92,9 +92,11 @@ func (sl *slot) point(at time.Time) Point {
 	}
 	if sl.latN > 0 {
 		p.P50 = duration(sl.p50Sum / uint64(sl.latN))
+		p.HasLatency = true
 	}
 	if sl.rateN > 0 {
 		p.ErrorRate = float64(sl.rateSum) / float64(sl.rateN) / 1e6
+		p.HasErrorRate = true
 	}
 	return p
 }

@@ -74,7 +74,7 @@ func TestStatusPageHTML(t *testing.T) {
 		`<span class="sev sev-p1">P1</span>`, "upstream_error_rate", "mirror-b fails most requests",
 		"11:46:00 (for 14m)", "resolved 11:10:00 (50m ago)",
 		// Plots, with a legend.
-		"Time to first byte, last hour", "Error rate, last day", "Traffic share, last hour",
+		"Time to first byte, p95, last hour", "Error rate, last day", "Traffic share, last hour",
 		"last hour · 11:00 – 12:00", "last day · Mar 9 12:00 – 12:00",
 		// Cache and server facts.
 		"18,234", "1.2 GiB", "92%", "90,210 / 7,711 / 12",
@@ -86,8 +86,8 @@ func TestStatusPageHTML(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if n := strings.Count(body, `<svg class="plot"`); n != 6 {
-		t.Errorf("page has %d plots, want 6 (3 measures × 2 ranges)", n)
+	if n := strings.Count(body, `<svg class="plot"`); n != 10 {
+		t.Errorf("page has %d plots, want 10 (5 measures × 2 ranges)", n)
 	}
 	// The last error's second line stays in the tooltip, not the cell.
 	if strings.Contains(body, "503 Service Unavailable\nretry later</span>") {

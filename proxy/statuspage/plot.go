@@ -25,6 +25,10 @@ type linePlot struct {
 	Step time.Duration
 	// Unit says how the y axis is labelled.
 	Unit plotUnit
+	// Max, when above the largest value drawn, is the value the y axis
+	// reaches instead: plots of one quantity over several ranges share
+	// it, so that they share their scale.
+	Max float64
 	// Loc is the time zone of the time axis' labels; nil means UTC.
 	Loc *time.Location
 	// Lines are drawn in order, the last on top.
@@ -68,7 +72,7 @@ func (p linePlot) svg() template.HTML {
 		loc = time.UTC
 	}
 	from, to := p.span()
-	top, yTicks := valueTicks(p.maxValue(from, to), p.Unit)
+	top, yTicks := valueTicks(max(p.maxValue(from, to), finite(p.Max)), p.Unit)
 	g := geometry{from: from, to: to, top: top}
 
 	var b strings.Builder
@@ -94,6 +98,20 @@ func (p linePlot) svg() template.HTML {
 		b.WriteString(`<text x="` + coord(x) + `" y="` + itoa(plotHeight-8) + `">` + html.EscapeString(t.Label) + `</text>`)
 	}
 	b.WriteString(`</g>`)
+
+	// Before the first value known, as on a new instance, the plot says
+	// that nothing is known, rather than leave a blank that reads as a
+	// line squeezed to the right.
+	if first, ok := p.firstDrawn(from, to); ok && first.Sub(from) > to.Sub(from)/20 {
+		x0, x1 := float64(marginLeft), g.x(first)
+		b.WriteString(`<g class="no-data-span"><rect x="` + coord(x0) + `" y="` + itoa(marginTop) + `" width="` + coord(x1-x0) +
+			`" height="` + itoa(plotHeight-marginTop-marginBottom) + `" fill="#f3f4f6"/>`)
+		if x1-x0 >= 70 {
+			b.WriteString(`<text x="` + coord((x0+x1)/2) + `" y="` + itoa((plotHeight-marginBottom+marginTop)/2) +
+				`" text-anchor="middle" fill="#5f6b7a">no data</text>`)
+		}
+		b.WriteString(`</g>`)
+	}
 
 	drawn := false
 	for _, l := range p.Lines {
@@ -181,6 +199,19 @@ func (p linePlot) maxValue(from, to time.Time) float64 {
 		}
 	}
 	return m
+}
+
+// firstDrawn is the time of the earliest value drawn between from and
+// to; ok is false when none is.
+func (p linePlot) firstDrawn(from, to time.Time) (first time.Time, ok bool) {
+	for _, l := range p.Lines {
+		for _, pt := range l.Points {
+			if drawable(pt, from, to) && (!ok || pt.T.Before(first)) {
+				first, ok = pt.T, true
+			}
+		}
+	}
+	return first, ok
 }
 
 // drawable reports whether pt has a value to draw within the axis.

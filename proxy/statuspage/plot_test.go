@@ -77,7 +77,7 @@ func TestPlotGapWhenPointsAreFarApart(t *testing.T) {
 func TestPlotSinglePointIsADot(t *testing.T) {
 	svg := string(minutePlot(unitSeconds, 0.2).svg())
 	checkSVG(t, svg)
-	if len(paths(svg)) != 0 || strings.Count(svg, "<circle") != 1 || strings.Contains(svg, "no data") {
+	if len(paths(svg)) != 0 || strings.Count(svg, "<circle") != 1 || strings.Contains(svg, `class="no-data"`) {
 		t.Errorf("single point: want one dot and no line: %s", svg)
 	}
 	// An isolated point between gaps is a dot too.

@@ -126,14 +126,23 @@ type Point struct {
 	// T is the end of the step.
 	T time.Time `json:"t"`
 	// P50, P95 and P99 are percentiles of the time to first byte, in
-	// seconds.
-	P50 float64 `json:"p50_seconds"`
-	P95 float64 `json:"p95_seconds"`
-	P99 float64 `json:"p99_seconds"`
-	// ErrorRate is the share of failures, 0 to 1.
-	ErrorRate float64 `json:"error_rate"`
+	// seconds. LatencyMissing means they are unknown (0 here, never to be
+	// read as 0): nothing answered in the step, as when the upstream was
+	// dead. Plots leave a gap.
+	P50            float64 `json:"p50_seconds"`
+	P95            float64 `json:"p95_seconds"`
+	P99            float64 `json:"p99_seconds"`
+	LatencyMissing bool    `json:"latency_missing,omitempty"`
+	// ErrorRate is the share of failures, 0 to 1. ErrorRateMissing means
+	// it is unknown (0 here): nothing was tried in the step. Plots leave
+	// a gap.
+	ErrorRate        float64 `json:"error_rate"`
+	ErrorRateMissing bool    `json:"error_rate_missing,omitempty"`
 	// TrafficShare is the upstream's share of upstream requests, 0 to 1.
-	TrafficShare float64 `json:"traffic_share"`
+	// TrafficMissing means no upstream got a request in the step, so
+	// there is no share to speak of (0 here). Plots leave a gap.
+	TrafficShare   float64 `json:"traffic_share"`
+	TrafficMissing bool    `json:"traffic_missing,omitempty"`
 	// Missing means nothing is known of this step: plots leave a gap.
 	Missing bool `json:"missing,omitempty"`
 }

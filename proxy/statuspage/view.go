@@ -109,11 +109,6 @@ func palette(i int) string {
 	return colors[i%len(colors)]
 }
 
-// percentileDashes draws each latency percentile's line.
-func percentileDashes() []legendEntry {
-	return []legendEntry{{Label: "p50", Dash: ""}, {Label: "p95", Dash: "7 4"}, {Label: "p99", Dash: "2 3"}}
-}
-
 // stateClass is the CSS class of an upstream state.
 func stateClass(state string) string {
 	switch state {
@@ -436,34 +431,43 @@ func newUpstreamRow(u Upstream, color string, now time.Time) upstreamRow {
 	return row
 }
 
+// measure is one quantity plotted over every range: value gives it at a
+// point, and whether it is unknown there (a gap, never 0).
+type measure struct {
+	id, title, note string
+	unit            plotUnit
+	value           func(Point) (v float64, missing bool)
+}
+
+// measures are the plotted quantities, one line per upstream in each
+// plot: one latency percentile per plot, so that lines do not pile up.
+func measures() []measure {
+	latency := func(pct string, v func(Point) float64) measure {
+		return measure{"latency-" + pct, "Time to first byte, " + pct,
+			pct + " over the health window; a gap where nothing answered", unitSeconds,
+			func(p Point) (float64, bool) { return v(p), p.LatencyMissing }}
+	}
+	return []measure{
+		latency("p50", func(p Point) float64 { return p.P50 }),
+		latency("p95", func(p Point) float64 { return p.P95 }),
+		latency("p99", func(p Point) float64 { return p.P99 }),
+		{"errors", "Error rate", "share of requests and probes that failed; a gap where nothing was tried", unitRatio,
+			func(p Point) (float64, bool) { return p.ErrorRate, p.ErrorRateMissing }},
+		{"traffic", "Traffic share", "share of upstream requests each mirror got; a gap where there were none", unitRatio,
+			func(p Point) (float64, bool) { return p.TrafficShare, p.TrafficMissing }},
+	}
+}
+
 // metrics lays out the plots: one row per measure, one plot per range.
+// The plots of a measure share their y axis, so that the same value sits
+// at the same height in every range.
 func metrics(r Report, colors map[string]string) []metricView {
-	type measure struct {
-		id, title, note string
-		unit            plotUnit
-		values          []func(Point) float64
-	}
-	measures := []measure{
-		{"latency", "Time to first byte", "p50 solid, p95 dashed, p99 dotted", unitSeconds, []func(Point) float64{
-			func(p Point) float64 { return p.P50 },
-			func(p Point) float64 { return p.P95 },
-			func(p Point) float64 { return p.P99 },
-		}},
-		{"errors", "Error rate", "share of requests that failed", unitRatio, []func(Point) float64{
-			func(p Point) float64 { return p.ErrorRate },
-		}},
-		{"traffic", "Traffic share", "share of upstream requests each mirror got", unitRatio, []func(Point) float64{
-			func(p Point) float64 { return p.TrafficShare },
-		}},
-	}
-	dashes := percentileDashes()
 	var out []metricView
-	for _, m := range measures {
+	for _, m := range measures() {
 		mv := metricView{ID: m.id, Title: m.title, Note: m.note}
-		if len(m.values) > 1 {
-			mv.Key = dashes
-		}
-		for _, rg := range r.Ranges {
+		plots := make([]linePlot, len(r.Ranges))
+		top := 0.0
+		for i, rg := range r.Ranges {
 			p := linePlot{
 				Title: m.title + ", " + rg.Name,
 				From:  rg.From, To: rg.To,
@@ -472,18 +476,20 @@ func metrics(r Report, colors map[string]string) []metricView {
 				Loc:  r.GeneratedAt.Location(),
 			}
 			for _, s := range rg.Series {
-				for i, value := range m.values {
-					l := plotLine{Label: s.Upstream, Color: colors[s.Upstream]}
-					if len(m.values) > 1 {
-						l.Label += " " + dashes[i].Label
-						l.Dash = dashes[i].Dash
-					}
-					for _, pt := range s.Points {
-						l.Points = append(l.Points, plotPoint{T: pt.T, V: value(pt), Missing: pt.Missing})
-					}
-					p.Lines = append(p.Lines, l)
+				l := plotLine{Label: s.Upstream, Color: colors[s.Upstream]}
+				for _, pt := range s.Points {
+					v, missing := m.value(pt)
+					l.Points = append(l.Points, plotPoint{T: pt.T, V: v, Missing: pt.Missing || missing})
 				}
+				p.Lines = append(p.Lines, l)
 			}
+			from, to := p.span()
+			top = max(top, p.maxValue(from, to))
+			plots[i] = p
+		}
+		for i, rg := range r.Ranges {
+			p := plots[i]
+			p.Max = top
 			caption := rg.Name
 			if rg.To.After(rg.From) {
 				caption += " · " + formatMinute(rg.From, r.GeneratedAt) + " – " + formatMinute(rg.To, r.GeneratedAt)
