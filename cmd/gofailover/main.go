@@ -6,11 +6,14 @@
 // Usage:
 //
 //	gofailover [serve] [flags]
-//	gofailover healthcheck [flags]
 //	gofailover status [--json] [--url URL] [flags]
 //	gofailover probe [--json] [--rounds N] [--interval D] [flags] [URL ...]
+//	gofailover healthcheck [flags]
+//	gofailover version
+//	gofailover help [COMMAND]
 //
-// Run `gofailover --help` for the settings.
+// Run `gofailover --help` for the commands, and `gofailover serve --help`
+// for the settings.
 package main
 
 import (
@@ -22,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
@@ -39,23 +43,36 @@ const (
 	exitUsage  = 2
 )
 
+// commands are gofailover's subcommands, in the order the help lists them.
+var commands = []string{"serve", "status", "probe", "healthcheck", "version", "help"}
+
 // run runs one gofailover invocation and returns its exit status.
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "help" || args[0] == "serve" || args[0] == "healthcheck" || args[0] == "status" || args[0] == "probe") {
-		cmd, args = args[0], args[1:]
-	} else if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		fmt.Fprintf(stderr, "gofailover: unknown command %q; run 'gofailover --help'\n", args[0])
-		return exitUsage
+	if len(args) > 0 {
+		switch a := args[0]; {
+		case a == "-h" || a == "-help" || a == "--help":
+			return printHelp(stdout, stderr, mainHelp)
+		case a == "-version" || a == "--version":
+			cmd, args = "version", args[1:]
+		case slices.Contains(commands, a):
+			cmd, args = a, args[1:]
+		case len(a) > 0 && a[0] != '-':
+			fmt.Fprintf(stderr, "gofailover: unknown command %q\nrun 'gofailover --help'\n", a)
+			return exitUsage
+		}
 	}
 	fs := flag.NewFlagSet("gofailover "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { usage(stdout) }
-	if cmd == "help" {
-		usage(stdout)
-		return exitOK
-	}
-	if cmd == "probe" {
+	// Errors and help are printed here, one line and a hint, not by the
+	// flag package.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	switch cmd {
+	case "help":
+		return helpCommand(args, stdout, stderr)
+	case "version":
+		return versionCommand(fs, args, stdout, stderr)
+	case "probe":
 		return probeCommand(ctx, fs, args, environ, goCommandEnv, stdout, stderr)
 	}
 
@@ -63,9 +80,12 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if cmd == "status" {
 		statusOpts = addStatusFlags(fs)
 	}
-	cfg, err := loadConfig(fs, args, environ)
+	cfg, positional, err := loadConfigArgs(fs, args, environ)
+	if err == nil {
+		err = noArguments(positional)
+	}
 	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
+		return printHelp(stdout, stderr, commandHelp[cmd])
 	}
 	if err == nil && cmd == "healthcheck" {
 		return healthcheck(ctx, cfg, stderr)
@@ -77,43 +97,68 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		err = cfg.validate(goCommandEnv)
 	}
 	if err != nil {
-		return usageError(stderr, err)
+		return commandError(stderr, cmd, err)
 	}
 	return serve(ctx, cfg, stderr)
 }
 
-// usageError reports a bad setting or argument in one line on stderr and
-// returns the exit status for it. A configError carries its line; any other
-// error comes from the flag package, which has already printed it.
+// commandError reports a bad command line or setting of the command cmd
+// and returns the exit status for it, 2. A configError, a bad setting, is
+// one line naming it; any other error is the flag package's or a stray
+// argument, and is followed by a line pointing at the command's help.
+func commandError(stderr io.Writer, cmd string, err error) int {
+	if errors.As(err, new(*configError)) {
+		return usageError(stderr, err)
+	}
+	fmt.Fprintf(stderr, "gofailover %s: %v\nrun 'gofailover %s --help'\n", cmd, err, cmd)
+	return exitUsage
+}
+
+// usageError reports a bad setting or argument, err, in one line on
+// stderr and returns the exit status for it.
 func usageError(stderr io.Writer, err error) int {
 	var ce *configError
 	if errors.As(err, &ce) {
 		fmt.Fprintf(stderr, "gofailover: %s\n", ce.msg)
 	} else {
-		fmt.Fprintln(stderr, "gofailover: run 'gofailover --help' for the settings")
+		fmt.Fprintf(stderr, "gofailover: %v\n", err)
 	}
 	return exitUsage
 }
 
-// usage prints the help text.
-func usage(w io.Writer) {
-	fmt.Fprint(w, `gofailover is a Go module proxy in front of several upstream mirrors.
+// helpCommand runs `gofailover help [COMMAND]`: the main help, or the
+// command's own.
+func helpCommand(args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
+		return printHelp(stdout, stderr, mainHelp)
+	case len(args) > 1:
+		return commandError(stderr, "help", fmt.Errorf("unexpected argument %q", args[1]))
+	}
+	if h, ok := commandHelp[args[0]]; ok {
+		return printHelp(stdout, stderr, h)
+	}
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		return printHelp(stdout, stderr, helpHelp)
+	}
+	return commandError(stderr, "help", fmt.Errorf("unknown command %q", args[0]))
+}
 
-Usage:
-  gofailover [serve] [flags]       start the proxy (the default command)
-  gofailover healthcheck [flags]   exit 0 if the proxy at the listen address is alive
-  gofailover status [flags]        print the upstreams' health, the alerts and the cache
-                                   as the proxy at the listen address sees them;
-                                   --json prints its status.json, --url asks another server
-  gofailover probe [flags] [URL]   check the mirrors once and print a report; exit 0 if
-                                   all are healthy (see Probe below)
-  gofailover help                  print this help
-
-Point the go command at it:
-  go env -w GOPROXY=http://127.0.0.1:3131
-
-Settings (each an environment variable and a flag; the flag wins):
-`)
-	printSettings(w)
-	printProbeUsage(w)
+// versionCommand runs `gofailover version`, which takes no argument.
+func versionCommand(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	rest, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return printHelp(stdout, stderr, commandHelp["version"])
+	}
+	if err == nil {
+		err = noArguments(rest)
+	}
+	if err != nil {
+		return commandError(stderr, "version", err)
+	}
+	if err := printVersion(stdout, readVersion()); err != nil {
+		fmt.Fprintf(stderr, "gofailover: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
 }

@@ -46,38 +46,16 @@ func addProbeFlags(fs *flag.FlagSet) *probeOptions {
 	return o
 }
 
-// printProbeUsage writes the probe command's part of the help text.
-func printProbeUsage(w io.Writer) {
-	fmt.Fprintf(w, `
-Probe (gofailover probe [--json] [--rounds N] [--interval D] [flags] [URL ...]):
-  checks the mirrors once, without starting a server: the URLs given (flags
-  come first), else the configured upstreams. Each round asks every mirror
-  for the checksum database's /supported and the probe module's @v/list,
-  .info, .mod, .zip and @latest (GOFAILOVER_PROBE_MODULE, GOFAILOVER_SUMDB,
-  GOFAILOVER_PROBE_TIMEOUT), then it prints a table: per mirror its verdict,
-  whether it answered at all, the answers per endpoint, failed requests,
-  latency p50/p95/p99 to the first byte and the versions its @v/list lacks
-  though another lists them (stale); then one line per problem.
-    --json        print the same as JSON
-    --rounds N    rounds of requests, %d at most (default %d)
-    --interval D  pause between rounds (default %v)
-  Verdicts: healthy (every request answered: 200, or 404/410 where no
-  other mirror serves the file), degraded (failures, stale, or a 404/410
-  where another mirror serves the file), unusable (no answer at all). Exit status %d when every mirror is healthy, %d when
-  some are not but one is usable, %d when none is (or on bad arguments).
-`, maxProbeRounds, defaultProbeRounds, defaultProbeInterval, exitProbeHealthy, exitProbeDegraded, exitProbeUnusable)
-}
-
 // probeCommand runs `gofailover probe`. fs is the command's flag set and
 // args its arguments after the command name; goEnv reads the go command's
 // settings. It returns the exit status.
 func probeCommand(ctx context.Context, fs *flag.FlagSet, args, environ []string, goEnv goEnvFunc, stdout, stderr io.Writer) int {
 	check, err := parseProbeCheck(fs, args, environ, goEnv)
 	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
+		return printHelp(stdout, stderr, probeHelp)
 	}
 	if err != nil {
-		return usageError(stderr, err)
+		return commandError(stderr, "probe", err)
 	}
 	report, err := check.run(ctx, upstream.New(check.client))
 	if err != nil {
@@ -159,20 +137,10 @@ func parseProbeCheck(fs *flag.FlagSet, args, environ []string, goEnv goEnvFunc) 
 
 // loadProbeSettings reads the probe command's flags, the settings (as
 // serve reads them: flags and environment) and the mirror URLs given as
-// arguments. loadConfig accepts flags only, so when arguments follow the
-// flags a second parse reads the flags alone.
+// arguments, before, after or between the flags.
 func loadProbeSettings(fs *flag.FlagSet, args, environ []string) (*probeOptions, *Config, []string, error) {
 	opts := addProbeFlags(fs)
-	cfg, err := loadConfig(fs, args, environ)
-	var ce *configError
-	if err == nil || fs.NArg() == 0 || !errors.As(err, &ce) {
-		return opts, cfg, nil, err
-	}
-	urls := fs.Args()
-	flagsOnly := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
-	flagsOnly.SetOutput(io.Discard)
-	opts = addProbeFlags(flagsOnly)
-	cfg, err = loadConfig(flagsOnly, args[:len(args)-len(urls)], environ)
+	cfg, urls, err := loadConfigArgs(fs, args, environ)
 	return opts, cfg, urls, err
 }
 

@@ -38,6 +38,31 @@ func addStatusFlags(fs *flag.FlagSet) *statusOptions {
 	return o
 }
 
+// Exit statuses of the status command, once it has read the status.
+const (
+	exitStatusHealthy  = exitOK     // every upstream is healthy
+	exitStatusDegraded = exitFailed // an upstream is not healthy
+	exitStatusP0       = 2          // a P0 alert is firing
+)
+
+// statusExit is the exit status that rep calls for: exitStatusP0 while a
+// P0 alert fires, else exitStatusDegraded when an upstream is anything but
+// healthy (degraded, open, half-open, quarantined), else
+// exitStatusHealthy.
+func statusExit(rep statuspage.Report) int {
+	for _, a := range rep.Alerts {
+		if a.Severity == "P0" && a.State == "firing" {
+			return exitStatusP0
+		}
+	}
+	for _, u := range rep.Upstreams {
+		if u.State != "healthy" {
+			return exitStatusDegraded
+		}
+	}
+	return exitStatusHealthy
+}
+
 // statusDoer sends the status command's request; *http.Client is one.
 type statusDoer interface {
 	Do(*http.Request) (*http.Response, error)
@@ -45,10 +70,11 @@ type statusDoer interface {
 
 // status reads /status.json from the server at the listen address, or at
 // o.url, and prints the upstream table, the firing and pending alerts and
-// the cache, or with o.raw the JSON itself. It returns 0 when it read the
-// status, 1 when the server could not be reached or answered anything but
-// 200 and a report, and 2 for a bad --url; each failure is one line on
-// stderr.
+// the cache, or with o.raw the JSON itself. Once it has read the status it
+// returns statusExit's verdict on it: 0 when every upstream is healthy, 1
+// when one is not, 2 while a P0 alert fires. It returns 1 when the server
+// could not be reached or answered anything but 200 and a report, and 2
+// for a bad --url; each failure is one line on stderr.
 func status(ctx context.Context, cfg *Config, o *statusOptions, client statusDoer, stdout, stderr io.Writer) int {
 	target, err := statusURL(cfg.Listen, o.url)
 	if err != nil {
@@ -76,7 +102,7 @@ func status(ctx context.Context, cfg *Config, o *statusOptions, client statusDoe
 		fmt.Fprintf(stderr, "gofailover: status: writing: %v\n", err)
 		return exitFailed
 	}
-	return exitOK
+	return statusExit(rep)
 }
 
 // statusURL returns the URL of the status JSON: under base when it is set,

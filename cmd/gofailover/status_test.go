@@ -61,8 +61,8 @@ func runStatus(t *testing.T, environ []string, args ...string) (int, string, str
 func TestStatusCommandPrintsTable(t *testing.T) {
 	srv := statusServer(t)
 	code, out, errOut := runStatus(t, nil, "--url", srv.URL)
-	if code != exitOK || errOut != "" {
-		t.Fatalf("status = %d, stderr %q", code, errOut)
+	if code != exitStatusDegraded || errOut != "" {
+		t.Fatalf("status = %d, stderr %q; want %d: mirror-b is open", code, errOut, exitStatusDegraded)
 	}
 	for _, want := range []string{
 		"gofailover v1.4.0, up 2h, checksum verification on (sum.example.org)",
@@ -96,7 +96,7 @@ func TestStatusCommandListenAddress(t *testing.T) {
 		"unspecified host (::)": {args: []string{"--listen", "[::]:" + addr[strings.LastIndex(addr, ":")+1:]}},
 	} {
 		code, out, errOut := runStatus(t, tc.environ, tc.args...)
-		if code != exitOK || !strings.Contains(out, "https://mirror-b.example.com") {
+		if code != exitStatusDegraded || !strings.Contains(out, "https://mirror-b.example.com") {
 			t.Errorf("%s: status = %d, stderr %q", name, code, errOut)
 		}
 	}
@@ -105,7 +105,7 @@ func TestStatusCommandListenAddress(t *testing.T) {
 func TestStatusCommandJSON(t *testing.T) {
 	srv := statusServer(t)
 	code, out, errOut := runStatus(t, nil, "--json", "--url", srv.URL+"/")
-	if code != exitOK || errOut != "" {
+	if code != exitStatusDegraded || errOut != "" {
 		t.Fatalf("status --json = %d, stderr %q", code, errOut)
 	}
 	var raw map[string]any
@@ -134,22 +134,27 @@ func TestStatusCommandFailures(t *testing.T) {
 	defer broken.Close()
 
 	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-		want string
+		name  string
+		args  []string
+		code  int
+		want  string
+		lines int
 	}{
-		{"unreachable", []string{"--url", closedURL}, exitFailed, "gofailover: status: cannot reach " + closedURL + "/status.json: "},
+		{"unreachable", []string{"--url", closedURL}, exitFailed, "gofailover: status: cannot reach " + closedURL + "/status.json: ", 1},
 		{"non-200", []string{"--url", broken.URL + "/down"}, exitFailed,
-			"gofailover: status: " + broken.URL + "/down/status.json answered 503 Service Unavailable: status unavailable: history store closed\n"},
-		{"truncated JSON", []string{"--url", broken.URL}, exitFailed, "did not answer with a status report"},
-		{"HTML", []string{"--json", "--url", broken.URL + "/html"}, exitFailed, "did not answer with a status report"},
-		{"bad --url", []string{"--url", "ftp://example.com"}, exitUsage, `gofailover: --url: "ftp://example.com" is not an http or https URL` + "\n"},
-		{"bad --listen", []string{"--listen", "nonsense"}, exitUsage, `gofailover: GOFAILOVER_LISTEN: "nonsense" is not a host:port address` + "\n"},
+			"gofailover: status: " + broken.URL + "/down/status.json answered 503 Service Unavailable: status unavailable: history store closed\n", 1},
+		{"truncated JSON", []string{"--url", broken.URL}, exitFailed, "did not answer with a status report", 1},
+		{"HTML", []string{"--json", "--url", broken.URL + "/html"}, exitFailed, "did not answer with a status report", 1},
+		{"bad --url", []string{"--url", "ftp://example.com"}, exitUsage, `gofailover: --url: "ftp://example.com" is not an http or https URL` + "\n", 1},
+		{"bad --listen", []string{"--listen", "nonsense"}, exitUsage, `gofailover: GOFAILOVER_LISTEN: "nonsense" is not a host:port address` + "\n", 1},
+		{"stray argument", []string{"--url", broken.URL, "extra"}, exitUsage,
+			"gofailover status: unexpected argument \"extra\"\nrun 'gofailover status --help'\n", 2},
+		{"unknown flag", []string{"--jsn"}, exitUsage,
+			"gofailover status: flag provided but not defined: -jsn\nrun 'gofailover status --help'\n", 2},
 	} {
 		code, out, errOut := runStatus(t, nil, tc.args...)
-		if code != tc.code || out != "" || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
-			t.Errorf("%s: status = %d, stdout %q, stderr %q; want %d and one line with %q", tc.name, code, out, errOut, tc.code, tc.want)
+		if code != tc.code || out != "" || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != tc.lines {
+			t.Errorf("%s: status = %d, stdout %q, stderr %q; want %d and %d lines with %q", tc.name, code, out, errOut, tc.code, tc.lines, tc.want)
 		}
 	}
 }

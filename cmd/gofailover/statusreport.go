@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -153,6 +152,7 @@ func plotPoint(p history.Point, name string, tp history.TrafficPoint) statuspage
 		ErrorRate:      p.ErrorRate,
 		TrafficShare:   tp.Share[name],
 		TrafficMissing: tp.Total == 0,
+		State:          string(p.State),
 		Missing:        p.Empty,
 	}
 	if !p.HasErrorRate {
@@ -259,12 +259,4 @@ func clientStats(requests []proxy.RequestCount) *statuspage.ClientStats {
 		}
 	}
 	return &cs
-}
-
-// buildVersion is the main module's version from the build information.
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
 }
