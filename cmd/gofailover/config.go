@@ -67,6 +67,7 @@ type Config struct {
 	BreakerTrials          int           `env:"BREAKER_TRIALS" envDefault:"3" usage:"successful trial requests that close a half-open breaker"`
 	Quarantine             time.Duration `env:"QUARANTINE" envDefault:"30m" usage:"how long an upstream caught serving content that fails checksum verification is kept out"`
 	AlertWebhook           string        `env:"ALERT_WEBHOOK" usage:"URL that alert firings and resolutions are POSTed to as JSON (default: none; they are logged either way)"`
+	AlertmanagerURL        []string      `env:"ALERTMANAGER_URL" usage:"comma-separated Prometheus Alertmanager URLs that firing alerts are sent to (API v2), again every minute while they fire, and resolutions (default: none)"`
 	AlertFor               time.Duration `env:"ALERT_FOR" envDefault:"1m" usage:"how long an alert's condition must hold before it fires"`
 	AlertLatencyFloor      time.Duration `env:"ALERT_LATENCY_FLOOR" envDefault:"500ms" usage:"latency below which the latency alert never fires, whatever the upstream's baseline"`
 	AlertLatencyK          float64       `env:"ALERT_LATENCY_K" envDefault:"3" usage:"the latency alert fires above mean + this many standard deviations of the upstream's latency over the last hour"`
@@ -264,6 +265,11 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 	if c.AlertWebhook != "" {
 		if _, err := health.ParseUpstreamURL(c.AlertWebhook); err != nil {
 			return configErrorf("%sALERT_WEBHOOK: %v", envPrefix, err)
+		}
+	}
+	for _, u := range c.AlertmanagerURL {
+		if _, err := health.ParseUpstreamURL(u); err != nil {
+			return configErrorf("%sALERTMANAGER_URL: %v", envPrefix, err)
 		}
 	}
 	if c.BreakerErrorRate <= 0 || c.BreakerErrorRate > 1 {

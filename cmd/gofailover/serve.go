@@ -69,6 +69,8 @@ type server struct {
 	// posts their firings and resolutions.
 	alerts  *alert.Engine
 	webhook *alert.Webhook
+	// alertmanager, nil when not configured, sends them to Alertmanager.
+	alertmanager *alert.Alertmanager
 	// metrics serves /metrics; status serves / and /status.json.
 	metrics http.Handler
 	status  http.Handler
@@ -104,6 +106,11 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		}
 		notify = webhook
 	}
+	am, err := newAlertmanager(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	notify = notifiers(webhook, am)
 	reserve, reservePercent := cfg.CacheReserve.cacheOptions()
 	store, err := cache.Open(cache.Options{Dir: cfg.CacheDir, MaxBytes: int64(cfg.CacheMaxSize), Logger: log.With("component", "cache"), BadgerLogLevel: cfg.BadgerLogLevel,
 		Reserve: reserve, ReservePercent: reservePercent,
@@ -167,6 +174,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		fetchCtx:    fetchCtx,
 		cancelFetch: cancelFetch,
 	}
+	s.alertmanager = am
 	metricPools := []metrics.Pool{{Name: "public", Pool: pool}}
 	if privatePool != nil {
 		metricPools = append(metricPools, metrics.Pool{Name: "private", Pool: privatePool})
@@ -224,6 +232,9 @@ func (s *server) runBackground(ctx context.Context, wg *sync.WaitGroup) {
 	wg.Go(func() { s.alerts.Run(ctx, s.pools, health.SystemClock{}) })
 	if s.webhook != nil {
 		wg.Go(func() { s.webhook.Run(ctx) })
+	}
+	if s.alertmanager != nil {
+		wg.Go(func() { s.alertmanager.Run(ctx) })
 	}
 	wg.Go(func() { s.listener.Run(ctx) })
 }

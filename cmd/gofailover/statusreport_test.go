@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/gofailover/gofailover/health/history"
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
+	"github.com/gofailover/gofailover/proxy/statuspage"
 	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
@@ -25,6 +27,7 @@ import (
 type webhookSink struct {
 	mu       sync.Mutex
 	payloads []alert.Payload
+	read     int // payloads returned by next
 	got      chan struct{}
 }
 
@@ -40,7 +43,7 @@ func (s *webhookSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.got <- struct{}{}
 }
 
-// next waits for the next payload.
+// next waits for the next payload, in the order they arrived.
 func (s *webhookSink) next(t *testing.T) alert.Payload {
 	t.Helper()
 	select {
@@ -50,7 +53,19 @@ func (s *webhookSink) next(t *testing.T) alert.Payload {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.payloads[len(s.payloads)-1]
+	s.read++
+	return s.payloads[s.read-1]
+}
+
+// nextOf waits for the next payload about rule, passing over the others:
+// a mirror answering 503 makes error_rate_high fire with upstream_down.
+func (s *webhookSink) nextOf(t *testing.T, rule alert.Rule) alert.Payload {
+	t.Helper()
+	for {
+		if p := s.next(t); p.Rule == rule {
+			return p
+		}
+	}
 }
 
 // TestFaultToAlertToStatus drives a fault through a fixture mirror and
@@ -160,7 +175,7 @@ func TestFaultToAlertToStatus(t *testing.T) {
 	if !fired {
 		t.Fatalf("upstream_down did not fire 1m after it was pending: %+v", engine.Alerts(clock.Now()))
 	}
-	p := sink.next(t)
+	p := sink.nextOf(t, alert.UpstreamDown)
 	if p.Status != alert.Firing || p.Rule != alert.UpstreamDown || p.Severity != alert.P1 || p.Upstream != sick.URL() {
 		t.Fatalf("webhook payload %+v, want upstream_down firing P1 for %s", p, sick.URL())
 	}
@@ -172,8 +187,10 @@ func TestFaultToAlertToStatus(t *testing.T) {
 	if rep.Upstreams[0].State != string(health.StateOpen) || rep.Upstreams[0].LastError == "" || !rep.Upstreams[0].Preferred {
 		t.Errorf("status row of the sick mirror: %+v", rep.Upstreams[0])
 	}
-	if len(rep.Alerts) == 0 || rep.Alerts[0].Rule != string(alert.UpstreamDown) || rep.Alerts[0].State != "firing" {
-		t.Errorf("status alerts: %+v", rep.Alerts)
+	if !slices.ContainsFunc(rep.Alerts, func(a statuspage.Alert) bool {
+		return a.Rule == string(alert.UpstreamDown) && a.State == "firing"
+	}) {
+		t.Errorf("status alerts: %+v, want upstream_down firing", rep.Alerts)
 	}
 	if rep.Clients == nil || rep.Clients.Requests != 6 || rep.Clients.Failed != 0 {
 		t.Errorf("clients %+v: want 6 requests, none failed", rep.Clients)
@@ -204,7 +221,7 @@ func TestFaultToAlertToStatus(t *testing.T) {
 	if !resolved {
 		t.Fatalf("upstream_down did not resolve within 5m of recovery: %+v\n%+v", engine.Alerts(clock.Now()), pool.Snapshot()[0])
 	}
-	if p := sink.next(t); p.Status != alert.Resolved || p.Rule != alert.UpstreamDown || p.EndsAt.IsZero() {
+	if p := sink.nextOf(t, alert.UpstreamDown); p.Status != alert.Resolved || p.Rule != alert.UpstreamDown || p.EndsAt.IsZero() {
 		t.Fatalf("webhook payload %+v, want upstream_down resolved", p)
 	}
 	rep, _ = src.Report(ctx)
