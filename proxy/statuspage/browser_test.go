@@ -43,7 +43,23 @@ type pageFacts struct {
 		Visible bool    `json:"visible"`
 		Series  int     `json:"series"`
 		Paths   int     `json:"paths"`
+		// Runs counts each line's runs (moves in its path), by label.
+		Runs map[string]int `json:"runs"`
+		// Clipped lists the labels drawn outside the plot.
+		Clipped []string `json:"clipped"`
 	} `json:"plots"`
+	Strips []struct {
+		Upstream string `json:"upstream"`
+		Ranges   []struct {
+			Width  float64  `json:"width"`
+			Height float64  `json:"height"`
+			Slots  int      `json:"slots"`
+			Titled int      `json:"titled"`
+			Kinds  []string `json:"kinds"`
+			Last   string   `json:"last"`
+			Tip    string   `json:"tip"`
+		} `json:"ranges"`
+	} `json:"strips"`
 	Legend       []string `json:"legend"`
 	Alerts       []string `json:"alerts"`
 	ScrollWidth  float64  `json:"scrollWidth"`
@@ -70,8 +86,28 @@ const readPageFacts = `(() => {
         width: r.width, height: r.height, visible: visible(svg),
         series: svg.querySelectorAll("g.series").length,
         paths: svg.querySelectorAll("g.series path").length,
+        runs: Object.fromEntries([...svg.querySelectorAll("g.series")].map((g) =>
+          [g.dataset.label, [...g.querySelectorAll("path")].reduce((n, p) => n + (p.getAttribute("d").match(/M/g) || []).length, 0)])),
+        clipped: [...svg.querySelectorAll("text")].filter((t) => {
+          const b = t.getBoundingClientRect();
+          return b.width > 0 && (b.left < r.left - 0.5 || b.right > r.right + 0.5 || b.right > window.innerWidth + 0.5);
+        }).map((t) => t.textContent),
       };
     }),
+    strips: [...document.querySelectorAll("#availability .avail")].map((div) => ({
+      upstream: div.dataset.upstream,
+      ranges: [...div.querySelectorAll("svg.strip")].map((svg) => {
+        const r = svg.getBoundingClientRect();
+        const slots = [...svg.querySelectorAll("rect.slot")];
+        return {
+          width: r.width, height: r.height, slots: slots.length,
+          titled: slots.filter((s) => s.querySelector("title") && s.querySelector("title").textContent !== "").length,
+          kinds: [...new Set(slots.map((s) => s.dataset.state))].sort(),
+          last: slots.length ? slots[slots.length - 1].dataset.state : "",
+          tip: slots.length ? slots[slots.length - 1].querySelector("title").textContent : "",
+        };
+      }),
+    })),
     legend: [...document.querySelectorAll("#trends .legend li")].map((li) => li.textContent.trim()),
     alerts: [...document.querySelectorAll("#alerts tr.alert")].map((tr) => tr.dataset.state),
     scrollWidth: document.documentElement.scrollWidth,
@@ -182,6 +218,46 @@ func checkPageFacts(t *testing.T, view string, rep Report, f pageFacts) {
 		}
 		if p.Series != wantSeries[i] || p.Paths != wantSeries[i] {
 			t.Errorf("%s: plot %q has %d series and %d lines, want %d", view, p.Title, p.Series, p.Paths, wantSeries[i])
+		}
+	}
+	for i, p := range f.Plots {
+		if len(p.Clipped) > 0 {
+			t.Errorf("%s: plot %q has labels drawn outside it: %q", view, p.Title, p.Clipped)
+		}
+		// Mirror B's history has a gap in the middle and no latency at
+		// the end: its latency lines break, its error rate does not.
+		if i < 6 && p.Runs[mirrorB] < 2 {
+			t.Errorf("%s: plot %q draws mirror B in %d runs, want a gap", view, p.Title, p.Runs[mirrorB])
+		}
+	}
+	// The availability strips: per upstream and range, one titled slot
+	// per point; mirror B ends down, A is healthy throughout.
+	if len(f.Strips) != len(rep.Upstreams) {
+		t.Fatalf("%s: %d availability strips, want %d", view, len(f.Strips), len(rep.Upstreams))
+	}
+	for i, s := range f.Strips {
+		if s.Upstream != rep.Upstreams[i].Name || len(s.Ranges) != len(rep.Ranges) {
+			t.Errorf("%s: strip %d = %+v, want %s over %d ranges", view, i, s, rep.Upstreams[i].Name, len(rep.Ranges))
+			continue
+		}
+		for j, sr := range s.Ranges {
+			want := len(rep.Ranges[j].Series[i].Points)
+			if sr.Slots != want || sr.Titled != want || sr.Width < 100 || sr.Height <= 0 {
+				t.Errorf("%s: strip of %s over %s: %d slots (%d titled), %vx%v px; want %d titled slots, visible",
+					view, s.Upstream, rep.Ranges[j].Name, sr.Slots, sr.Titled, sr.Width, sr.Height, want)
+			}
+			switch s.Upstream {
+			case mirrorA:
+				if !slices.Equal(sr.Kinds, []string{"healthy"}) {
+					t.Errorf("%s: mirror A's strip over %s has %q, want only healthy", view, rep.Ranges[j].Name, sr.Kinds)
+				}
+			case mirrorB:
+				if !slices.Equal(sr.Kinds, []string{"degraded", "down", "healthy", "unknown"}) || sr.Last != "down" ||
+					!strings.Contains(sr.Tip, "down (") {
+					t.Errorf("%s: mirror B's strip over %s has %q, last %s (%q); want every kind, ending down", view,
+						rep.Ranges[j].Name, sr.Kinds, sr.Last, sr.Tip)
+				}
+			}
 		}
 	}
 	for _, u := range rep.Upstreams {

@@ -33,7 +33,7 @@ func sampleReport() Report {
 				TrafficShare: 0.86, Requests: 12044, Failures: 31,
 			},
 			{
-				Name: mirrorB, State: "open", Since: now.Add(-12 * time.Minute), Until: now.Add(3 * time.Minute),
+				Name: mirrorB, State: "open", Since: now.Add(-12 * time.Minute), EpisodeSince: now.Add(-13 * time.Minute), Until: now.Add(3 * time.Minute),
 				Samples: 57, Score: 2.4, P50: 0.9, P95: 2.8, P99: 4.1, ErrorRate: 0.62, ConsecutiveFailures: 9,
 				LastError: "GET /github.com/example/lib/@v/v1.2.3.zip: 503 Service Unavailable\nretry later", LastErrorAt: now.Add(-40 * time.Second),
 				TrafficShare: 0.02, Requests: 3310, Failures: 402,
@@ -68,7 +68,9 @@ func sampleReport() Report {
 
 // sampleRange makes a range of length span ending at now, with a point per
 // step for each upstream of sampleReport. Mirror B has no data for a stretch
-// in the middle and fails at the end; mirror C is slower.
+// in the middle, slows down and fails near the end, and is down for the
+// last tenth (no latency, every request failing, open or half-open);
+// mirror C is slower and degraded.
 func sampleRange(name string, now time.Time, span, step time.Duration) Range {
 	rg := Range{Name: name, From: now.Add(-span), To: now, Step: step.Seconds()}
 	n := int(span / step)
@@ -77,7 +79,7 @@ func sampleRange(name string, now time.Time, span, step time.Duration) Range {
 		for i := 1; i <= n; i++ {
 			f := float64(i) / float64(n) // 0 to 1 over the range
 			wave := 1 + 0.25*math.Sin(float64(i)/3) + 0.1*math.Cos(float64(i)*1.7)
-			p := Point{T: rg.From.Add(time.Duration(i) * step)}
+			p := Point{T: rg.From.Add(time.Duration(i) * step), State: "healthy"}
 			switch up {
 			case mirrorA:
 				p.P50, p.P95, p.P99 = 0.06*wave, 0.14*wave, 0.3*wave
@@ -94,8 +96,15 @@ func sampleRange(name string, now time.Time, span, step time.Duration) Range {
 					p.P50, p.P95, p.P99 = 0.9*wave, 2.6*wave, 3.9*wave
 					p.ErrorRate = 0.62 * wave
 					p.TrafficShare = 0.02
+					p.State = "degraded"
+				}
+				if f > 0.9 {
+					p.P50, p.P95, p.P99, p.LatencyMissing = 0, 0, 0, true
+					p.ErrorRate, p.TrafficShare = 1, 0
+					p.State = []string{"open", "half-open"}[i%2]
 				}
 			case mirrorC:
+				p.State = "degraded"
 				p.P50, p.P95, p.P99 = 0.18*wave, 0.5*wave, 0.9*wave
 				p.ErrorRate = 0.03 + 0.02*math.Sin(float64(i)/5)
 				p.TrafficShare = 0.1

@@ -59,13 +59,13 @@ func TestStatusPageHTML(t *testing.T) {
 	for _, want := range []string{
 		// The verdict.
 		"2 of 3 upstreams in trouble",
-		"https://mirror-b.example.com open, down for 12m, 62% errors",
+		"https://mirror-b.example.com open, down for 13m, 62% errors",
 		"no client request has failed",
 		// The rows: state as text and as a class, since when, numbers.
 		`data-state="healthy"`, `data-state="open"`, `data-state="degraded"`,
 		`<span class="badge st-open">open</span>`,
 		`<span class="pref" title="the preferred upstream: first in the configured order">preferred</span>`,
-		"11:48:00", "for 12m", "next try 12:03:00",
+		"11:48:00", "for 13m", "open since 11:48:00", "next try 12:03:00",
 		"stale: answered 404 for /golang.org/x/text/@v/v0.20.0.info, which https://mirror-a.example.com serves",
 		"81 ms", "2.40 s", "900 ms", "4.10 s", "62%", "402 of 3,310 failed", "86%",
 		"GET /github.com/example/lib/@v/v1.2.3.zip: 503 Service Unavailable",

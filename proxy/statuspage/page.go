@@ -88,6 +88,12 @@ td.up{overflow-wrap:anywhere;min-width:12em}
 .legend.key{margin:0;gap:4px 14px;color:var(--muted)}
 .legend li{display:flex;align-items:center;overflow-wrap:anywhere}
 .legend svg{width:30px;height:10px;margin-right:6px;flex:none}
+.avail{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:10px 14px;margin-bottom:10px}
+.avail h3{overflow-wrap:anywhere}
+.strip-fig{margin:6px 0 0}
+.strip-fig figcaption{font-size:13px;color:var(--muted)}
+.strip-fig figcaption .sub{margin-left:6px}
+svg.strip{display:block;border-radius:3px}
 .metric{margin-bottom:14px}
 .metric-head{display:flex;flex-wrap:wrap;align-items:baseline;gap:0 10px;margin-bottom:6px}
 .metric-head span{color:var(--muted);font-size:13px}
@@ -196,6 +202,23 @@ table.stack tr.trouble{border-left:5px solid var(--trouble,#e8a200)}
 </div>
 {{- else}}
 <p class="panel empty">No alerts.</p>
+{{- end}}
+</section>
+
+<section id="availability">
+<h2>Availability</h2>
+<ul class="legend" aria-label="Slot colours">
+<li><span class="swatch" style="background:#34a853"></span>healthy</li><li><span class="swatch" style="background:#e8a200"></span>degraded</li><li><span class="swatch" style="background:#b3261e"></span>down (open, half-open, quarantined)</li><li><span class="swatch" style="background:#d5dae1"></span>no data</li>
+</ul>
+{{- range .Strips}}
+<div class="avail" data-upstream="{{.Name}}">
+<h3><span class="swatch" style="background:{{.Color}}"></span>{{.Name}}</h3>
+{{- range .Ranges}}
+<figure class="strip-fig"><figcaption>{{.Caption}} <span class="sub">{{.Summary}}</span></figcaption>{{.SVG}}</figure>
+{{- end}}
+</div>
+{{- else}}
+<p class="panel empty">No upstreams configured.</p>
 {{- end}}
 </section>
 

@@ -143,6 +143,9 @@ type Point struct {
 	// there is no share to speak of (0 here). Plots leave a gap.
 	TrafficShare   float64 `json:"traffic_share"`
 	TrafficMissing bool    `json:"traffic_missing,omitempty"`
+	// State is the worst state the upstream was in during the step, as
+	// Upstream.State; empty when not known.
+	State string `json:"state,omitempty"`
 	// Missing means nothing is known of this step: plots leave a gap.
 	Missing bool `json:"missing,omitempty"`
 }

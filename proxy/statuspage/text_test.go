@@ -16,7 +16,7 @@ func TestWriteText(t *testing.T) {
 		"gofailover v1.4.0, up 1d 3h, checksum verification on (sum.example.org); generated 2026-03-10 12:00:00 UTC",
 		"  UPSTREAM                           STATE     EPISODE                    SCORE   P50     P95     P99     ERRORS  TRAFFIC  LAST ERROR\n",
 		"* https://mirror-a.example.com       healthy   up since 09:00:00 (3h)     81 ms   62 ms   141 ms  298 ms  0.4%    86%      11:40:00 GET /golang.org/x/text/@v/list: timeout awaiting response h…\n",
-		"  https://mirror-b.example.com       open      down since 11:48:00 (12m)  2.40 s  900 ms  2.80 s  4.10 s  62%     2.0%     11:59:20 GET /github.com/example/lib/@v/v1.2.3.zip: 503 Service Unav…\n",
+		"  https://mirror-b.example.com       open      down since 11:47:00 (13m)  2.40 s  900 ms  2.80 s  4.10 s  62%     2.0%     11:59:20 GET /github.com/example/lib/@v/v1.2.3.zip: 503 Service Unav…\n",
 		"  https://proxy.corp.example.net/go  degraded  up since 11:13:00 (47m)    310 ms  180 ms  520 ms  950 ms  5.0%    12%      11:55:00 dial tcp 10.0.0.7:443: connection refused\n",
 		"  https://proxy.corp.example.net/go: stale: answered 404 for /golang.org/x/text/@v/v0.20.0.info, which https://mirror-a.example.com serves\n",
 		"* the preferred upstream: first in the configured order\n",

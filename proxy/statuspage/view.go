@@ -26,6 +26,7 @@ type pageView struct {
 	Cards        []cardView
 	Upstreams    []upstreamRow
 	Legend       []legendEntry
+	Strips       []stripView
 	Metrics      []metricView
 	Alerts       []alertRow
 	Cache        []fact
@@ -172,6 +173,7 @@ func newPageView(r Report) pageView {
 	for _, name := range colorOrder(r) {
 		v.Legend = append(v.Legend, legendEntry{Label: name, Color: colors[name]})
 	}
+	v.Strips = strips(r, colors)
 	v.Metrics = metrics(r, colors)
 	v.Alerts = alertRows(r.Alerts, now)
 	v.Cache = []fact{
