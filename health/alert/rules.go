@@ -50,7 +50,13 @@ func judgeDown(s health.Status) finding {
 	f := newFinding(UpstreamDown, s.Upstream)
 	if isDown(s.State) {
 		f.holds, f.value = true, 1
-		f.summary = fmt.Sprintf("upstream %s is down (%s)%s", s.Upstream.Name, s.State, lastFailure(s))
+		// Dated from the outage's first failure, which breaker trials do
+		// not move; the state, which they do, is left to the status page.
+		since := ""
+		if !s.EpisodeSince.IsZero() {
+			since = " since " + s.EpisodeSince.UTC().Format("15:04:05 UTC")
+		}
+		f.summary = fmt.Sprintf("upstream %s is down%s%s", s.Upstream.Name, since, lastFailure(s))
 	}
 	return f
 }
@@ -144,6 +150,9 @@ func judgePool(statuses []health.Status) finding {
 	if n > 0 && down == n {
 		f.holds = true
 		f.summary = fmt.Sprintf("all %d upstreams are down: serving from the cache only", n)
+		if n == 1 {
+			f.summary = "the only upstream is down: serving from the cache only"
+		}
 	}
 	return f
 }

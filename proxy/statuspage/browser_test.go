@@ -60,6 +60,8 @@ type pageFacts struct {
 			Tip    string   `json:"tip"`
 		} `json:"ranges"`
 	} `json:"strips"`
+	// URLBreaks lists the URLs shown broken elsewhere than after a "/".
+	URLBreaks    []string `json:"urlBreaks"`
 	Legend       []string `json:"legend"`
 	Alerts       []string `json:"alerts"`
 	ScrollWidth  float64  `json:"scrollWidth"`
@@ -90,7 +92,9 @@ const readPageFacts = `(() => {
           [g.dataset.label, [...g.querySelectorAll("path")].reduce((n, p) => n + (p.getAttribute("d").match(/M/g) || []).length, 0)])),
         clipped: [...svg.querySelectorAll("text")].filter((t) => {
           const b = t.getBoundingClientRect();
-          return b.width > 0 && (b.left < r.left - 0.5 || b.right > r.right + 0.5 || b.right > window.innerWidth + 0.5);
+          const box = (svg.closest("figure") || svg).getBoundingClientRect();
+          return b.width > 0 && (b.left < Math.max(r.left, box.left) - 0.5 || b.right > Math.min(r.right, box.right) + 0.5 ||
+            b.left < -0.5 || b.right > window.innerWidth + 0.5);
         }).map((t) => t.textContent),
       };
     }),
@@ -108,6 +112,24 @@ const readPageFacts = `(() => {
         };
       }),
     })),
+    urlBreaks: [...document.querySelectorAll(".url")].flatMap((el) => {
+      const bad = [];
+      const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      let top = null, prev = "", n;
+      while ((n = walk.nextNode())) {
+        for (let i = 0; i < n.length; i++) {
+          const rg = document.createRange();
+          rg.setStart(n, i);
+          rg.setEnd(n, i + 1);
+          const rects = rg.getClientRects();
+          if (!rects.length) continue;
+          if (top !== null && rects[0].top > top + 2 && prev !== "/") bad.push(el.textContent + " before " + n.data.slice(i));
+          top = rects[0].top;
+          prev = n.data[i];
+        }
+      }
+      return bad;
+    }),
     legend: [...document.querySelectorAll("#trends .legend li")].map((li) => li.textContent.trim()),
     alerts: [...document.querySelectorAll("#alerts tr.alert")].map((tr) => tr.dataset.state),
     scrollWidth: document.documentElement.scrollWidth,
@@ -219,6 +241,9 @@ func checkPageFacts(t *testing.T, view string, rep Report, f pageFacts) {
 		if p.Series != wantSeries[i] || p.Paths != wantSeries[i] {
 			t.Errorf("%s: plot %q has %d series and %d lines, want %d", view, p.Title, p.Series, p.Paths, wantSeries[i])
 		}
+	}
+	if len(f.URLBreaks) > 0 {
+		t.Errorf("%s: URLs broken elsewhere than after a slash: %q", view, f.URLBreaks)
 	}
 	for i, p := range f.Plots {
 		if len(p.Clipped) > 0 {

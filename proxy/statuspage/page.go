@@ -18,7 +18,7 @@ func renderPage(r Report) ([]byte, error) {
 // pageTemplate is the status page: one self-contained HTML document with
 // inline CSS and SVG, no script and no external asset. Narrow screens get
 // the tables as stacked cards and the plots one under another.
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{"url": urlHTML}).Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -49,7 +49,8 @@ h3{font-size:14px;margin:0;font-weight:650}
 .verdict.warn{border-left-color:#e8a200}.verdict.bad{border-left-color:var(--bad)}
 .verdict strong{font-size:18px;display:block}
 .verdict ul{margin:4px 0 0;padding-left:18px;color:var(--muted)}
-.verdict li{overflow-wrap:anywhere}
+.verdict li{overflow-wrap:break-word}
+.url{overflow-wrap:normal;word-break:normal}.url>span{white-space:nowrap}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,200px),1fr));gap:12px}
 .card{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:10px 14px;border-top:4px solid var(--line)}
 .card.ok{border-top-color:#34a853}.card.warn{border-top-color:#e8a200}.card.bad{border-top-color:var(--bad)}
@@ -62,7 +63,7 @@ th{text-align:left;color:var(--muted);font-weight:600;font-size:12px;text-transf
 td{padding:9px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 tbody tr:last-child td{border-bottom:0}
 th.num,td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.name{font-weight:600;overflow-wrap:anywhere;min-width:12em}
+td.name{font-weight:600;min-width:12em}
 .sub{display:block;color:var(--muted);font-size:12px;font-weight:400}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:3px;margin-right:7px;vertical-align:0}
 .pref{display:inline-block;margin-left:6px;padding:0 6px;border:1px solid #9fb3d9;border-radius:999px;color:var(--info);font-size:11px;font-weight:600;vertical-align:1px;white-space:nowrap}
@@ -82,14 +83,13 @@ td.err{color:var(--muted);max-width:26em;overflow-wrap:anywhere}
 .warn-text{color:var(--warn);font-weight:600}.bad-text{color:var(--bad);font-weight:650}
 .empty{margin:0;color:var(--muted)}
 .narrow-only{display:none}
-td.up{overflow-wrap:anywhere;min-width:12em}
+td.up{min-width:12em}
 .rule-inline{display:none}
 .legend{display:flex;flex-wrap:wrap;gap:6px 18px;margin:0 0 12px;padding:0;list-style:none;font-size:13px}
 .legend.key{margin:0;gap:4px 14px;color:var(--muted)}
-.legend li{display:flex;align-items:center;overflow-wrap:anywhere}
+.legend li{display:flex;align-items:center}
 .legend svg{width:30px;height:10px;margin-right:6px;flex:none}
 .avail{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:10px 14px;margin-bottom:10px}
-.avail h3{overflow-wrap:anywhere}
 .strip-fig{margin:6px 0 0}
 .strip-fig figcaption{font-size:13px;color:var(--muted)}
 .strip-fig figcaption .sub{margin-left:6px}
@@ -158,7 +158,7 @@ table.stack tr.trouble{border-left:5px solid var(--trouble,#e8a200)}
 <tbody>
 {{- range .Upstreams}}
 <tr class="upstream{{if ne .State "healthy"}} trouble st-row-{{.State}}{{end}}" data-state="{{.State}}">
-<td class="name lead"><span class="swatch" style="background:{{.Color}}"></span>{{.Name}}{{if .Preferred}}<span class="pref" title="the preferred upstream: first in the configured order">preferred</span>{{end}}{{if .Private}}<span class="pref" title="serves private modules only">private</span>{{end}}</td>
+<td class="name lead"><span class="swatch" style="background:{{.Color}}"></span>{{url .Name}}{{if .Preferred}}<span class="pref" title="the preferred upstream: first in the configured order">preferred</span>{{end}}{{if .Private}}<span class="pref" title="serves private modules only">private</span>{{end}}</td>
 <td data-label="State"><div class="v"><span class="badge {{.StateClass}}">{{.State}}</span>{{with .Until}}<span class="sub">next try {{.}}</span>{{end}}{{with .Why}}<span class="sub why">{{.}}</span>{{end}}</div></td>
 <td data-label="Since"><div class="v">{{if .EpisodeSince}}<span class="episode" title="{{.Episode}} since {{.EpisodeFull}}">{{.Episode}} since {{.EpisodeSince}}</span><span class="sub">for {{.EpisodeFor}}</span>{{with .StateSince}}<span class="sub">{{.}}</span>{{end}}{{else}}<span title="{{.SinceFull}}">{{.Since}}</span><span class="sub">for {{.For}}</span>{{end}}</div></td>
 <td class="num" data-label="Score">{{.Score}}</td>
@@ -189,7 +189,7 @@ table.stack tr.trouble{border-left:5px solid var(--trouble,#e8a200)}
 <tr class="alert" data-state="{{.State}}">
 <td class="lead"><span class="sev {{.SeverityClass}}">{{.Severity}}</span> <span class="rule-inline">{{.Rule}}</span></td>
 <td class="rule" data-label="Rule">{{.Rule}}</td>
-<td data-label="Upstream" class="up">{{.Upstream}}</td>
+<td data-label="Upstream" class="up">{{url .Upstream}}</td>
 <td data-label="State"><span class="badge {{.StateClass}}">{{.State}}</span></td>
 <td data-label="Since"><span title="{{.WhenFull}}">{{.When}}</span></td>
 <td class="num" data-label="Value">{{.Value}}</td>
@@ -212,7 +212,7 @@ table.stack tr.trouble{border-left:5px solid var(--trouble,#e8a200)}
 </ul>
 {{- range .Strips}}
 <div class="avail" data-upstream="{{.Name}}">
-<h3><span class="swatch" style="background:{{.Color}}"></span>{{.Name}}</h3>
+<h3><span class="swatch" style="background:{{.Color}}"></span>{{url .Name}}</h3>
 {{- range .Ranges}}
 <figure class="strip-fig"><figcaption>{{.Caption}} <span class="sub">{{.Summary}}</span></figcaption>{{.SVG}}</figure>
 {{- end}}
@@ -226,7 +226,7 @@ table.stack tr.trouble{border-left:5px solid var(--trouble,#e8a200)}
 <h2>Trends</h2>
 <ul class="legend" aria-label="Legend">
 {{- range .Legend}}
-<li><span class="swatch" style="background:{{.Color}}"></span>{{.Label}}</li>
+<li><span class="swatch" style="background:{{.Color}}"></span>{{url .Label}}</li>
 {{- end}}
 </ul>
 {{- range .Metrics}}

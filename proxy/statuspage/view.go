@@ -3,6 +3,7 @@ package statuspage
 import (
 	"cmp"
 	"fmt"
+	"html"
 	"html/template"
 	"slices"
 	"strings"
@@ -282,6 +283,8 @@ func verdict(r Report) verdictView {
 		if n == 1 {
 			v.Headline = "The upstream is healthy"
 		}
+	case len(bad) == 0 && n == 1:
+		v.Class, v.Headline = "warn", fmt.Sprintf("The upstream is healthy, %s firing", plural(firing, "alert"))
 	case len(bad) == 0:
 		v.Class, v.Headline = "warn", fmt.Sprintf("All %d upstreams healthy, %s firing", n, plural(firing, "alert"))
 	case n == 1:
@@ -513,7 +516,7 @@ func alertRows(alerts []Alert, now time.Time) []alertRow {
 			Severity:      cmp.Or(a.Severity, "?"),
 			SeverityClass: "sev-other",
 			Rule:          a.Rule,
-			Upstream:      cmp.Or(a.Upstream, "server"),
+			Upstream:      cmp.Or(a.Upstream, dash), // none: about the whole pool
 			State:         cmp.Or(a.State, "unknown"),
 			StateClass:    "al-" + cmp.Or(a.State, "unknown"),
 			Value:         formatValue(a.Value, a.Unit),
@@ -572,4 +575,37 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// urlHTML shows the URL s so that it wraps only after a slash, never in
+// the middle of a host or a path element (not even at a hyphen): in a
+// span of class url, the scheme with its "://" and every later piece
+// ending in "/" are spans that do not wrap, with a possible break
+// between them.
+func urlHTML(s string) template.HTML {
+	var pieces []string
+	rest := s
+	if i := strings.Index(rest, "://"); i >= 0 {
+		pieces, rest = append(pieces, rest[:i+3]), rest[i+3:]
+	}
+	for {
+		i := strings.Index(rest, "/")
+		if i < 0 {
+			break
+		}
+		pieces, rest = append(pieces, rest[:i+1]), rest[i+1:]
+	}
+	if rest != "" {
+		pieces = append(pieces, rest)
+	}
+	var b strings.Builder
+	b.WriteString(`<span class="url">`)
+	for i, p := range pieces {
+		if i > 0 {
+			b.WriteString("<wbr>")
+		}
+		b.WriteString("<span>" + html.EscapeString(p) + "</span>")
+	}
+	b.WriteString(`</span>`)
+	return template.HTML(b.String()) // every piece of s is escaped
 }
