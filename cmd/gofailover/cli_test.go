@@ -152,9 +152,9 @@ func TestVersion(t *testing.T) {
 		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
 			{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-03-10T12:00:00Z"}, {Key: "vcs.modified", Value: "true"}}},
 			"(devel) (revision 0123abcd-modified, 2026-03-10T12:00:00Z)"},
-		{&debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20260310120000-0123abcd"}, Settings: []debug.BuildSetting{
-			{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.modified", Value: "false"}}},
-			"v0.0.0-20260310120000-0123abcd (revision 0123abcd)"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20260310120000-0123456789ab"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"}, {Key: "vcs.modified", Value: "false"}}},
+			"v0.0.0-20260310120000-0123456789ab (revision 0123456789ab)"},
 	} {
 		if got := versionFrom(tc.bi).String(); got != tc.want {
 			t.Errorf("version of %+v = %q, want %q", tc.bi, got, tc.want)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -83,6 +84,9 @@ type Config struct {
 
 	// sumDB is SumDB resolved and parsed by validate; nil means off.
 	sumDB *checksum.Database
+	// droppedUpstreams are the entries of GOFAILOVER_UPSTREAMS that name no
+	// mirror, dropped by validate: direct, off, and this server.
+	droppedUpstreams []string
 	// passThroughSumDB is, when sumDB is nil, the name of the go command's
 	// own checksum database, whose /sumdb/ paths are passed through
 	// unverified.
@@ -168,20 +172,30 @@ func loadConfig(fs *flag.FlagSet, args []string, environ []string) (*Config, err
 	var cfg Config
 	err := env.ParseWithOptions(&cfg, env.Options{Environment: vars, Prefix: envPrefix})
 	if err != nil {
-		return nil, describeParseError(err, source)
+		return nil, describeParseError(err, source, vars)
 	}
 	return &cfg, nil
 }
 
 // describeParseError turns a caarlos0/env error into one line naming the
-// variable or flag that held the bad value.
-func describeParseError(err error, source map[string]string) error {
+// variable or flag that held the bad value; vars holds the values by
+// variable name.
+func describeParseError(err error, source, vars map[string]string) error {
 	var pe env.ParseError
 	if errors.As(err, &pe) {
 		name := source[pe.Name]
 		cause := pe.Err
 		for u := errors.Unwrap(cause); u != nil; u = errors.Unwrap(cause) {
 			cause = u
+		}
+		if pe.Type == reflect.TypeFor[slog.Level]() {
+			var value string
+			for _, s := range settings() {
+				if s.field == pe.Name {
+					value = vars[s.envVar]
+				}
+			}
+			return configErrorf("%s: %q is not a log level: must be debug, info, warn or error", name, value)
 		}
 		return configErrorf("%s: invalid value: %v", name, cause)
 	}
@@ -228,8 +242,13 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 			return err
 		}
 	}
-	if c.ProbeInterval < 0 {
-		return configErrorf("%sPROBE_INTERVAL: must not be negative, got %v", envPrefix, c.ProbeInterval)
+	if c.ProbeInterval != 0 && c.ProbeInterval < minProbeInterval {
+		return configErrorf("%sPROBE_INTERVAL: must be at least %v (or 0: no probes), got %v", envPrefix, minProbeInterval, c.ProbeInterval)
+	}
+	for _, b := range durationBounds {
+		if v := b.value(c); v < b.least {
+			return configErrorf("%s%s: must be at least %v, got %v", envPrefix, b.name, b.least, v)
+		}
 	}
 	if c.CacheKeepStale < 0 {
 		return configErrorf("%sCACHE_KEEP_STALE: must not be negative, got %v", envPrefix, c.CacheKeepStale)
@@ -263,12 +282,12 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		return configErrorf("%sALERT_ERROR_RATE: must be above 0 and at most 1, got %v", envPrefix, c.AlertErrorRate)
 	}
 	if c.AlertWebhook != "" {
-		if _, err := health.ParseUpstreamURL(c.AlertWebhook); err != nil {
+		if err := checkHTTPURL(c.AlertWebhook); err != nil {
 			return configErrorf("%sALERT_WEBHOOK: %v", envPrefix, err)
 		}
 	}
 	for _, u := range c.AlertmanagerURL {
-		if _, err := health.ParseUpstreamURL(u); err != nil {
+		if err := checkHTTPURL(u); err != nil {
 			return configErrorf("%sALERTMANAGER_URL: %v", envPrefix, err)
 		}
 	}
@@ -313,6 +332,41 @@ func positive[T time.Duration | int | float64](name string, v T) error {
 	return configErrorf("%s%s: must be a positive number, got %v", envPrefix, name, v)
 }
 
+// minProbeInterval is the shortest GOFAILOVER_PROBE_INTERVAL but 0 (off):
+// probes ask each mirror for up to five files a round.
+const minProbeInterval = time.Second
+
+// durationBounds are the shortest values of the settings whose smaller
+// values would flood the mirrors or the cache with work, or make no
+// sense; validate checks them after positive has.
+var durationBounds = []struct {
+	name  string // without the prefix
+	least time.Duration
+	value func(*Config) time.Duration
+}{
+	{"PROBE_TIMEOUT", 10 * time.Millisecond, func(c *Config) time.Duration { return c.ProbeTimeout }},
+	{"HEALTH_WINDOW", time.Second, func(c *Config) time.Duration { return c.HealthWindow }},
+	{"HEDGE_FLOOR", time.Millisecond, func(c *Config) time.Duration { return c.HedgeFloor }},
+	{"BREAKER_BACKOFF", 100 * time.Millisecond, func(c *Config) time.Duration { return c.BreakerBackoff }},
+	{"ALERT_FOR", time.Second, func(c *Config) time.Duration { return c.AlertFor }},
+	{"SCRUB_INTERVAL", time.Minute, func(c *Config) time.Duration { return c.ScrubInterval }},
+}
+
+// checkHTTPURL checks that raw is an absolute http or https URL, for the
+// settings that name one that is not an upstream.
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not a URL: %w", raw, errors.Unwrap(err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q: scheme must be http or https", raw)
+	case u.Host == "":
+		return fmt.Errorf("%q: no host", raw)
+	}
+	return nil
+}
+
 // notNegative checks that the setting name (without the prefix) is zero or
 // above.
 func notNegative[T time.Duration | int](name string, v T) error {
@@ -325,21 +379,24 @@ func notNegative[T time.Duration | int](name string, v T) error {
 // resolveSumDB parses GOFAILOVER_SUMDB, or the go command's GOSUMDB when
 // unset, with the keys the go command knows.
 func (c *Config) resolveSumDB(goEnv goEnvFunc) error {
-	value, source := c.SumDB, envPrefix+"SUMDB"
+	value := c.SumDB
 	if value == "" {
 		v, err := defaultSumDB(goEnv)
 		if err != nil {
 			return configErrorf("%sSUMDB is not set and %v; set it to name+key, or off", envPrefix, err)
 		}
-		value, source = v, "the go command's GOSUMDB"
+		value = v
 	}
 	known := func(name string) (string, bool) {
 		key, ok := knownSumDBKeys(goEnv)[name]
 		return key, ok
 	}
 	db, err := checksum.ParseDatabase(value, known)
+	if err != nil && c.SumDB == "" {
+		return configErrorf("%sSUMDB is not set and the go command's GOSUMDB is unusable: %v; set it to name+key, or off", envPrefix, err)
+	}
 	if err != nil {
-		return configErrorf("%sSUMDB: %s: %v", envPrefix, source, err)
+		return configErrorf("%sSUMDB: %v", envPrefix, err)
 	}
 	c.sumDB = db
 	if db == nil {
@@ -382,6 +439,13 @@ func (c *Config) resolvePrivate(goEnv goEnvFunc) error {
 // resolveUpstreams checks GOFAILOVER_UPSTREAMS, or derives it from the go
 // command's GOPROXY when unset.
 func (c *Config) resolveUpstreams(goEnv goEnvFunc) error {
+	if len(c.Upstreams) > 0 {
+		c.Upstreams, c.droppedUpstreams = filterUpstreams(c.Upstreams, c.Listen)
+		if len(c.Upstreams) == 0 {
+			return configErrorf("%sUPSTREAMS names no mirror, only %s; set it to your mirrors' URLs, comma-separated",
+				envPrefix, strings.Join(c.droppedUpstreams, ", "))
+		}
+	}
 	if len(c.Upstreams) == 0 {
 		list, err := defaultUpstreams(c.Listen, goEnv)
 		if err != nil {

@@ -80,7 +80,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{"bad duration env", nil, []string{"GOFAILOVER_MUTABLE_TTL=soon"}, "GOFAILOVER_MUTABLE_TTL: invalid value"},
 		{"bad duration flag", []string{"--idle-timeout=x"}, nil, "--idle-timeout: invalid value"},
 		{"negative duration", nil, []string{"GOFAILOVER_MUTABLE_TTL=-1s"}, "GOFAILOVER_MUTABLE_TTL: must be a positive duration"},
-		{"bad log level", nil, []string{"GOFAILOVER_LOG_LEVEL=loud"}, "GOFAILOVER_LOG_LEVEL: invalid value"},
+		{"bad log level", nil, []string{"GOFAILOVER_LOG_LEVEL=loud"}, "GOFAILOVER_LOG_LEVEL: \"loud\" is not a log level: must be debug, info, warn or error"},
 		{"error rate above 1", nil, []string{"GOFAILOVER_BREAKER_ERROR_RATE=1.5"}, "GOFAILOVER_BREAKER_ERROR_RATE: must be above 0"},
 		{"zero failures", []string{"--breaker-failures=0"}, nil, "GOFAILOVER_BREAKER_FAILURES: must be a positive number"},
 		{"bad private probe module", nil, []string{"GOFAILOVER_PRIVATE_PROBE_MODULE=corp.example/lib@latest"}, "GOFAILOVER_PRIVATE_PROBE_MODULE:"},

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,17 @@ func launchServer(t testing.TB, cacheDir string, db *mirrortest.SumDB, upstreams
 	if db != nil {
 		sumdb = db.VerifierKey
 	}
+	// Tests may probe faster than the setting allows (minProbeInterval):
+	// validated as the least, then set.
+	var fastProbes time.Duration
+	env = slices.Clone(env)
+	for i, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GOFAILOVER_PROBE_INTERVAL="); ok {
+			if d, err := time.ParseDuration(v); err == nil && d > 0 && d < minProbeInterval {
+				fastProbes, env[i] = d, "GOFAILOVER_PROBE_INTERVAL="+minProbeInterval.String()
+			}
+		}
+	}
 	cfg, err := loadConfig(newFlagSet(), nil, append([]string{
 		"GOFAILOVER_LISTEN=127.0.0.1:0",
 		"GOFAILOVER_UPSTREAMS=" + strings.Join(upstreams, ","),
@@ -45,6 +57,9 @@ func launchServer(t testing.TB, cacheDir string, db *mirrortest.SumDB, upstreams
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fastProbes > 0 {
+		cfg.ProbeInterval, cfg.LatencyHalfLife = fastProbes, fastProbes/5
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := newServer(cfg, log)

@@ -58,6 +58,26 @@ func filterGoProxy(goproxy, listen string) (list []string, onlySelf bool) {
 	return list, selfSeen && len(list) == 0
 }
 
+// filterUpstreams reads a GOFAILOVER_UPSTREAMS list as a pasted `go env
+// GOPROXY` value: entries are split at "|" as at ",", and those that name
+// no mirror (direct, off, and this server, listening on listen) are
+// dropped. It returns the mirrors and the dropped entries, in order.
+func filterUpstreams(entries []string, listen string) (mirrors, dropped []string) {
+	for _, e := range entries {
+		for f := range strings.SplitSeq(e, "|") {
+			f = strings.TrimSpace(f)
+			switch {
+			case f == "":
+			case f == "direct" || f == "off" || f == "noproxy" || pointsAt(f, listen):
+				dropped = append(dropped, f)
+			default:
+				mirrors = append(mirrors, f)
+			}
+		}
+	}
+	return mirrors, dropped
+}
+
 // pointsAt reports whether the proxy URL entry addresses the server listening
 // on listen.
 func pointsAt(entry, listen string) bool {

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -98,6 +99,10 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	if err != nil {
 		return commandError(stderr, cmd, err)
+	}
+	if len(cfg.droppedUpstreams) > 0 {
+		newLogger(cfg, stderr).Info(envPrefix+"UPSTREAMS: dropped the entries that name no mirror, as a GOPROXY value has them",
+			"dropped", strings.Join(cfg.droppedUpstreams, ","), "upstreams", strings.Join(cfg.Upstreams, ","))
 	}
 	return serve(ctx, cfg, stderr)
 }

@@ -266,7 +266,7 @@ func (s *server) firingAlerts() map[string]int {
 // run serves until ctx is done, then shuts down in order: stop accepting,
 // drain in-flight requests, end fetches, close the store.
 func (s *server) run(ctx context.Context) error {
-	s.log.Info("gofailover listening", "addr", s.listener.Addr().String(), "cache", s.cfg.CacheDir)
+	s.log.Info("gofailover listening", "addr", s.listener.Addr().String(), "cache", s.cfg.CacheDir, "version", buildVersion())
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(s.listener) }()
 	bgCtx, stopBackground := context.WithCancel(context.Background())

@@ -61,11 +61,20 @@ func versionFrom(bi *debug.BuildInfo) versionInfo {
 }
 
 // String is the version in one line: "v1.2.3", or with a stamped
-// revision "(devel) (revision 0123abcd, 2026-03-10T12:00:00Z)".
+// revision, shortened to 12 digits, "v0.0.0-20260310120000-0123456789ab
+// (revision 0123456789ab, 2026-03-10T12:00:00Z)".
 func (v versionInfo) String() string {
 	var extra []string
 	if v.Revision != "" {
-		extra = append(extra, "revision "+v.Revision)
+		// 12 hex digits name a commit as the go command's pseudo-versions do.
+		rev, dirty := strings.CutSuffix(v.Revision, "-modified")
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if dirty {
+			rev += "-modified"
+		}
+		extra = append(extra, "revision "+rev)
 	}
 	if v.Time != "" {
 		extra = append(extra, v.Time)
