@@ -257,3 +257,17 @@ func hasRow(out string, want []string) bool {
 	}
 	return false
 }
+
+// TestShortUsageNamesSettings: every short meaning in serve --help is a
+// setting's.
+func TestShortUsageNamesSettings(t *testing.T) {
+	flags := map[string]bool{}
+	for _, s := range settings() {
+		flags[s.flag] = true
+	}
+	for f := range shortUsage {
+		if !flags[f] {
+			t.Errorf("shortUsage has --%s, which is no setting", f)
+		}
+	}
+}

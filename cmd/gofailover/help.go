@@ -84,8 +84,68 @@ func printSettingsCompact(w io.Writer) {
 			left += "=" + s.def
 		}
 		left += strings.Repeat(" ", max(2, column-len(left)))
-		fmt.Fprintf(w, "%s%s\n", left, clip(summary(s.usage), helpWidth-len(left)))
+		short, ok := shortUsage[s.flag]
+		if !ok {
+			short = summary(s.usage)
+		}
+		fmt.Fprintf(w, "%s%s\n", left, clip(short, helpWidth-len(left)))
 	}
+}
+
+// shortUsage is each setting's meaning in a few words, for the list of
+// serve --help; a setting not here shows the start of its usage text.
+var shortUsage = map[string]string{
+	"listen":                   "address the proxy listens on",
+	"upstreams":                "mirror URLs, in order (a GOPROXY value works)",
+	"cache-dir":                "cache directory",
+	"cache-max-size":           "most bytes cached, as 20GiB (0: no bound)",
+	"cache-reserve":            "free disk space kept, as 2GiB or 5%",
+	"scrub-rate":               "bytes/s re-hashed by the scrub (0: off)",
+	"scrub-interval":           "how often a scrub pass starts (>= 1m)",
+	"cache-keep-stale":         "age past which stale answers go (0: kept)",
+	"sumdb":                    "checksum database, as GOSUMDB, or off",
+	"private":                  "private module patterns, as GOPRIVATE",
+	"private-upstreams":        "mirror URLs for private modules",
+	"mutable-ttl":              "how long lists and @latest stay fresh",
+	"connect-timeout":          "timeout connecting to an upstream",
+	"first-byte-timeout":       "timeout for an upstream's response header",
+	"idle-timeout":             "abandon a body stalled for this long",
+	"min-body-rate":            "abandon a body slower than this, per second",
+	"upstream-max-concurrency": "requests in flight to one upstream",
+	"hedge-floor":              "least wait before hedging (>= 1ms)",
+	"hedge-ceiling":            "most wait before hedging",
+	"hedge-budget":             "hedged share of requests (0: no hedging)",
+	"hedge-burst":              "hedges per minute beyond the budget",
+	"probe-interval":           "how often upstreams are probed (>= 1s; 0: off)",
+	"probe-timeout":            "timeout of one probe request (>= 10ms)",
+	"probe-module":             "module@version probed, or off",
+	"private-probe-module":     "module@version probed on private upstreams",
+	"health-window":            "span of latency and error rate (>= 1s)",
+	"latency-half-life":        "how fast the latency average forgets",
+	"failure-cost":             "a failure's cost when ranking upstreams",
+	"stale-penalty":            "score added to a stale upstream",
+	"routing-hysteresis":       "share by which a rival must beat the leader",
+	"breaker-failures":         "failures in a row that open the breaker",
+	"breaker-error-rate":       "error rate that opens the breaker (0 to 1)",
+	"breaker-min-samples":      "fewest results for that error rate",
+	"breaker-backoff":          "wait before trials, doubling (>= 100ms)",
+	"breaker-max-backoff":      "longest breaker backoff",
+	"breaker-trials":           "good trials that close the breaker",
+	"quarantine":               "how long a mirror serving bad content is out",
+	"alert-webhook":            "URL alerts are POSTed to as JSON",
+	"alertmanager-url":         "Alertmanager URLs alerts are sent to",
+	"alert-for":                "how long a condition holds to fire (>= 1s)",
+	"alert-latency-floor":      "latency under which no latency alert fires",
+	"alert-latency-k":          "latency alert above mean + this many sigma",
+	"alert-error-rate":         "error rate that fires its alert (0 to 1)",
+	"max-connections":          "most client connections (0: from the fd limit)",
+	"client-read-timeout":      "time for a client to send its request",
+	"client-write-timeout":     "time for a client to take each 256 KiB",
+	"client-idle-timeout":      "how long an idle client connection stays",
+	"shutdown-timeout":         "how long SIGTERM waits for requests",
+	"log-level":                "debug, info, warn or error",
+	"badger-log-level":         "level of the cache index's own log lines",
+	"log-format":               "text or json",
 }
 
 // summary is the first clause of a setting's usage text: up to its first
