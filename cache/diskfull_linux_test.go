@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
 
 // The disk-full tests run the store on a small tmpfs that a filler file
@@ -69,11 +71,8 @@ func mountTmpfs(t *testing.T, size int64) string {
 // a tmpfs; under GOFAILOVER_REQUIRE_ROOT_TESTS=1 it fails it instead.
 func cannotMount(t *testing.T, why string) {
 	t.Helper()
-	if os.Getenv(requireRootEnv) == "1" {
-		t.Fatalf("the disk-full tests cannot run: %s; they mount a tmpfs, which needs root, and %s=1 requires them", why, requireRootEnv)
-	}
-	t.Log(strings.Repeat("!", 72))
-	t.Skipf("SKIPPING the disk-full tests: %s; they mount a tmpfs, which needs root (CI runs them as root)", why)
+	mirrortest.MissingComponent(t, &skipped, requireRootEnv, "the disk-full tests",
+		why+"; they mount a tmpfs, which needs root (CI runs them as root)")
 }
 
 // checkTmpfs fails the test unless dir is on a tmpfs of at most 1 GiB:

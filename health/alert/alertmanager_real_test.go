@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gofailover/gofailover/health"
+
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
 
 // requireAlertmanagerEnv makes TestRealAlertmanager fail, rather than
@@ -33,12 +35,8 @@ func alertmanagerBinary(t *testing.T) string {
 			return p
 		}
 	}
-	why := "neither prometheus-alertmanager nor alertmanager is in PATH (apt-get install prometheus-alertmanager)"
-	if os.Getenv(requireAlertmanagerEnv) == "1" {
-		t.Fatalf("the real-Alertmanager test cannot run: %s, and %s=1 requires it", why, requireAlertmanagerEnv)
-	}
-	t.Log(strings.Repeat("!", 72))
-	t.Skipf("SKIPPING the real-Alertmanager test: %s", why)
+	mirrortest.MissingComponent(t, &skipped, requireAlertmanagerEnv, "the real-Alertmanager test",
+		"neither prometheus-alertmanager nor alertmanager is in PATH (apt-get install prometheus-alertmanager)")
 	return ""
 }
 

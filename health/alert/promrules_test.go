@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
 
 // requirePromtoolEnv makes TestPrometheusRules fail, rather than skip,
@@ -23,12 +25,8 @@ var promRulesDir = filepath.Join("..", "..", "deploy", "prometheus")
 func TestPrometheusRules(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		why := "promtool is not in PATH (apt-get install prometheus)"
-		if os.Getenv(requirePromtoolEnv) == "1" {
-			t.Fatalf("the Prometheus rules cannot be checked: %s, and %s=1 requires it", why, requirePromtoolEnv)
-		}
-		t.Log(strings.Repeat("!", 72))
-		t.Skipf("SKIPPING the check of %s: %s", promRulesDir, why)
+		mirrortest.MissingComponent(t, &skipped, requirePromtoolEnv, "the check of "+promRulesDir,
+			"promtool is not in PATH (apt-get install prometheus)")
 	}
 	for _, args := range [][]string{
 		{"check", "rules", "gofailover-rules.yml"},

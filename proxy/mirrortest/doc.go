@@ -15,7 +15,12 @@
 //     serving the database under /sumdb/<name>/, whose behaviour can be
 //     switched at run time to one of several faults ([Fault]);
 //   - a runner for the real go command with a fully hermetic environment
-//     ([GoEnv], [RunGo], [ScratchModule]).
+//     ([GoEnv], [RunGo], [ScratchModule]);
+//   - the one way a test says a real component it needs is missing
+//     ([MissingComponent]: skip loudly, or fail under a GOFAILOVER_REQUIRE_
+//     variable), and the end-of-run report of such skips ([SkipLedger],
+//     [RunReportingSkips]), which each package keeps in a variable of its
+//     own test files.
 //
 // Nothing in this package reaches the network beyond the loopback servers it
 // starts, and it keeps no package-level mutable state.

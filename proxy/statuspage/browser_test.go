@@ -14,10 +14,17 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
 
+// requireBrowserEnv makes the browser test fail, rather than skip, without
+// a browser; .ci/run sets it.
+const requireBrowserEnv = "GOFAILOVER_REQUIRE_BROWSER"
+
 // findBrowser returns the path of a Chromium-based browser, or skips the
-// test when there is none.
+// test loudly when there is none (fails it under
+// GOFAILOVER_REQUIRE_BROWSER=1).
 func findBrowser(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -25,7 +32,8 @@ func findBrowser(t *testing.T) string {
 			return path
 		}
 	}
-	t.Skip("no chromium, chromium-browser or google-chrome on PATH: install it (apt-get install chromium) to run the browser test")
+	mirrortest.MissingComponent(t, &skipped, requireBrowserEnv, "the status page's browser test",
+		"no chromium, chromium-browser or google-chrome on PATH (apt-get install chromium)")
 	return ""
 }
 
