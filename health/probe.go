@@ -100,7 +100,7 @@ func (c ProbeConfig) Validate() error {
 	}
 	if c.Module != "" {
 		if err := module.CheckPath(c.Module); err != nil {
-			return fmt.Errorf("probe module: %w", err)
+			return err // "malformed module path ...": says what it is
 		}
 	}
 	if c.Version != "" {
@@ -108,10 +108,10 @@ func (c ProbeConfig) Validate() error {
 			return fmt.Errorf("probe version %q given without a probe module", c.Version)
 		}
 		if err := module.Check(c.Module, c.Version); err != nil {
-			return fmt.Errorf("probe version: %w", err)
+			return err // "<module>@<version>: invalid version: ...": says what it is
 		}
 		if module.CanonicalVersion(c.Version) != c.Version {
-			return fmt.Errorf("probe version %q is not canonical (%q)", c.Version, module.CanonicalVersion(c.Version))
+			return fmt.Errorf("version %q is not canonical (%q)", c.Version, module.CanonicalVersion(c.Version))
 		}
 	}
 	return nil
