@@ -1,20 +1,14 @@
 package alert
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/gofailover/gofailover/health"
 )
 
 // Alertmanager defaults.
@@ -77,20 +71,10 @@ type AlertmanagerConfig struct {
 type Alertmanager struct {
 	cfg     AlertmanagerConfig
 	log     *slog.Logger
-	targets []*amTarget
+	targets []*sender // one per Alertmanager
 
 	mu   sync.Mutex
 	sent map[key]time.Time // when each firing alert was last sent
-
-	// wait waits d or until ctx is done, reporting whether d passed.
-	wait func(ctx context.Context, d time.Duration) bool
-}
-
-// amTarget is one Alertmanager and its queue of JSON bodies to POST.
-type amTarget struct {
-	url  string // to POST to
-	name string // scheme and host, for logs and errors
-	q    *queue[[]byte]
 }
 
 // AMAlert is one alert as Alertmanager's API v2 takes it
@@ -120,56 +104,27 @@ func NewAlertmanager(cfg AlertmanagerConfig) (*Alertmanager, error) {
 	if cfg.Instance == "" {
 		return nil, errors.New("alertmanager: no instance label")
 	}
-	var targets []*amTarget
-	for _, raw := range cfg.URLs {
-		u, err := url.Parse(strings.TrimSpace(raw))
-		if err != nil {
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err // its URL may hold a secret
-			}
-			return nil, fmt.Errorf("alertmanager URL: %w", err)
-		}
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("alertmanager URL %s://%s…: must be an absolute http or https URL", u.Scheme, u.Host)
-		}
-		if !strings.HasSuffix(strings.TrimRight(u.Path, "/"), alertmanagerPath) {
-			u.Path = strings.TrimRight(u.Path, "/") + alertmanagerPath
-			u.RawPath = ""
-		}
-		targets = append(targets, &amTarget{url: u.String(), name: u.Scheme + "://" + u.Host})
-	}
 	if cfg.Resend <= 0 {
 		cfg.Resend = DefaultAlertmanagerResend
 	}
 	if cfg.EndsAfter <= 0 {
 		cfg.EndsAfter = DefaultAlertmanagerEndsAfter
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultWebhookTimeout
+	dc := deliveryConfig{Timeout: cfg.Timeout, Retries: cfg.Retries, Backoff: cfg.Backoff,
+		QueueSize: cfg.QueueSize, Client: cfg.Client, Logger: cfg.Logger}.withDefaults()
+	var targets []*sender
+	for _, raw := range cfg.URLs {
+		u, err := parseEndpoint("alertmanager", strings.TrimSpace(raw))
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasSuffix(strings.TrimRight(u.Path, "/"), alertmanagerPath) {
+			u.Path = strings.TrimRight(u.Path, "/") + alertmanagerPath
+			u.RawPath = ""
+		}
+		targets = append(targets, newSender("alertmanager", u, dc))
 	}
-	switch {
-	case cfg.Retries == 0:
-		cfg.Retries = DefaultWebhookRetries
-	case cfg.Retries < 0:
-		cfg.Retries = 0
-	}
-	if cfg.Backoff <= 0 {
-		cfg.Backoff = DefaultWebhookBackoff
-	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = DefaultWebhookQueueSize
-	}
-	if cfg.Client == nil {
-		cfg.Client = http.DefaultClient
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	for _, t := range targets {
-		t.q = newQueue[[]byte](cfg.QueueSize)
-	}
-	return &Alertmanager{cfg: cfg, log: cfg.Logger, targets: targets, sent: make(map[key]time.Time), wait: health.Sleep}, nil
+	return &Alertmanager{cfg: cfg, log: dc.Logger, targets: targets, sent: make(map[key]time.Time)}, nil
 }
 
 // Notify queues a firing or resolved alert for every Alertmanager. It
@@ -253,10 +208,7 @@ func (m *Alertmanager) send(now time.Time, batch []AMAlert) {
 		return
 	}
 	for _, t := range m.targets {
-		if _, full := t.q.push(body); full {
-			m.log.Warn("alertmanager queue is full; dropping the oldest batch",
-				"alertmanager", t.name, "queue_size", m.cfg.QueueSize, "at", now)
-		}
+		t.enqueue(delivery{body: body, attrs: []any{"alerts", len(batch), "at", now}})
 	}
 }
 
@@ -266,90 +218,7 @@ func (m *Alertmanager) send(now time.Time, batch []AMAlert) {
 func (m *Alertmanager) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, t := range m.targets {
-		wg.Go(func() { m.run(ctx, t) })
+		wg.Go(func() { t.run(ctx) })
 	}
 	wg.Wait()
-}
-
-// run sends t's queue until ctx is done.
-func (m *Alertmanager) run(ctx context.Context, t *amTarget) {
-	for {
-		select {
-		case <-ctx.Done():
-			if n := t.q.len(); n > 0 {
-				m.log.Warn("alertmanager notifier stopped with batches unsent", "alertmanager", t.name, "unsent", n)
-			}
-			return
-		case <-t.q.ready:
-		}
-		for ctx.Err() == nil {
-			body, ok := t.q.pop()
-			if !ok {
-				break
-			}
-			_ = m.deliver(ctx, t, body) // logged
-		}
-	}
-}
-
-// deliver POSTs body to t, retrying with backoff as configured, and logs
-// the outcome.
-func (m *Alertmanager) deliver(ctx context.Context, t *amTarget, body []byte) error {
-	var err error
-	attempt := 1
-	for ; ; attempt++ {
-		err = m.post(ctx, t, body)
-		if err == nil {
-			m.log.Debug("alertmanager notified", "alertmanager", t.name, "attempts", attempt)
-			return nil
-		}
-		var ae *attemptError
-		if attempt > m.cfg.Retries || ctx.Err() != nil || errors.As(err, &ae) && ae.final {
-			break
-		}
-		d := backoff(m.cfg.Backoff, attempt)
-		m.log.Debug("alertmanager attempt failed; retrying", "alertmanager", t.name, "attempt", attempt, "retry_in", d, "err", err)
-		if !m.wait(ctx, d) {
-			break
-		}
-	}
-	m.log.Warn("alertmanager notification failed", "alertmanager", t.name, "attempts", attempt, "err", err)
-	return err
-}
-
-// post makes one attempt to POST body to t, within the configured timeout.
-func (m *Alertmanager) post(ctx context.Context, t *amTarget, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
-	if err != nil {
-		return &attemptError{final: true, err: fmt.Errorf("building request to alertmanager %s: %w", t.name, err)}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "gofailover-alert")
-	resp, err := m.cfg.Client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its URL may hold a secret
-		}
-		return fmt.Errorf("posting alerts to alertmanager %s: %w", t.name, err)
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxWebhookBody))
-	if code := resp.StatusCode; code < 200 || code > 299 {
-		retry := code >= 500 || code == http.StatusRequestTimeout || code == http.StatusTooManyRequests
-		return &attemptError{final: !retry, err: fmt.Errorf("alertmanager %s answered %s: %.200s", t.name, resp.Status, bytes.TrimSpace(msg))}
-	}
-	return nil
-}
-
-// backoff returns the wait after the given failed attempt (from 1): first,
-// doubled for each further attempt, at most 5m.
-func backoff(first time.Duration, attempt int) time.Duration {
-	d := first
-	for i := 1; i < attempt && d < maxWebhookBackoff; i++ {
-		d *= 2
-	}
-	return min(d, maxWebhookBackoff)
 }

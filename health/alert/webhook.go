@@ -1,18 +1,12 @@
 package alert
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
-
-	"github.com/gofailover/gofailover/health"
 )
 
 // Webhook defaults and bounds.
@@ -65,162 +59,50 @@ type Doer interface {
 // queue, one notification at a time, oldest first, so that a webhook that
 // is down or hangs holds up nothing but its own queue.
 type Webhook struct {
-	cfg    WebhookConfig
-	url    string // to POST to
-	name   string // scheme and host, for logs and errors
-	client Doer
-	log    *slog.Logger
-	q      *queue[Transition]
-
-	// wait waits d or until ctx is done, reporting whether d passed.
-	wait func(ctx context.Context, d time.Duration) bool
+	s *sender
 }
 
 // NewWebhook returns a Webhook configured by cfg, or an error if cfg.URL
 // is not an absolute http or https URL.
 func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
-	u, err := url.Parse(cfg.URL)
+	u, err := parseEndpoint("alert webhook", cfg.URL)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its URL may hold a secret
-		}
-		return nil, fmt.Errorf("alert webhook URL: %w", err)
+		return nil, err
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("alert webhook URL %s://%s…: must be an absolute http or https URL", u.Scheme, u.Host)
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultWebhookTimeout
-	}
-	switch {
-	case cfg.Retries == 0:
-		cfg.Retries = DefaultWebhookRetries
-	case cfg.Retries < 0:
-		cfg.Retries = 0
-	}
-	if cfg.Backoff <= 0 {
-		cfg.Backoff = DefaultWebhookBackoff
-	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = DefaultWebhookQueueSize
-	}
-	if cfg.Client == nil {
-		cfg.Client = http.DefaultClient
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &Webhook{
-		cfg:    cfg,
-		url:    u.String(),
-		name:   u.Scheme + "://" + u.Host,
-		client: cfg.Client,
-		log:    cfg.Logger,
-		q:      newQueue[Transition](cfg.QueueSize),
-		wait:   health.Sleep,
-	}, nil
+	dc := deliveryConfig{Timeout: cfg.Timeout, Retries: cfg.Retries, Backoff: cfg.Backoff,
+		QueueSize: cfg.QueueSize, Client: cfg.Client, Logger: cfg.Logger}.withDefaults()
+	return &Webhook{s: newSender("alert webhook", u, dc)}, nil
 }
 
 // Notify queues t for Run to send. It never blocks: when the queue is full
 // it drops the oldest notification, with a warning.
 func (w *Webhook) Notify(t Transition) {
-	if d, full := w.q.push(t); full {
-		w.log.Warn("alert webhook queue is full; dropping the oldest notification",
-			"webhook", w.name, "queue_size", w.cfg.QueueSize,
-			"rule", d.Alert.Rule, "upstream", d.Alert.Upstream, "to", d.To, "at", d.At)
+	d, err := w.delivery(t)
+	if err != nil {
+		w.s.log.Warn("alert webhook notification dropped", "webhook", w.s.name, "err", err)
+		return
 	}
+	w.s.enqueue(d)
 }
 
 // Run sends the queued notifications until ctx is done, and then returns,
 // abandoning an attempt in flight and whatever is still queued.
-func (w *Webhook) Run(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			if n := w.q.len(); n > 0 {
-				w.log.Warn("alert webhook stopped with notifications unsent", "webhook", w.name, "unsent", n)
-			}
-			return
-		case <-w.q.ready:
-		}
-		for ctx.Err() == nil {
-			t, ok := w.q.pop()
-			if !ok {
-				break
-			}
-			_ = w.deliver(ctx, t) // logged
-		}
-	}
-}
+func (w *Webhook) Run(ctx context.Context) { w.s.run(ctx) }
 
-// deliver POSTs t, retrying as configured, and logs the outcome.
-func (w *Webhook) deliver(ctx context.Context, t Transition) error {
-	attrs := []any{"webhook", w.name, "rule", t.Alert.Rule, "upstream", t.Alert.Upstream, "to", t.To}
+// delivery is t as the webhook sends it: its Payload as JSON.
+func (w *Webhook) delivery(t Transition) (delivery, error) {
 	body, err := json.Marshal(NewPayload(t))
 	if err != nil {
-		err = fmt.Errorf("encoding alert for webhook %s: %w", w.name, err)
-		w.log.Warn("alert webhook notification dropped", append(attrs, "err", err)...)
+		return delivery{}, fmt.Errorf("encoding alert for webhook %s: %w", w.s.name, err)
+	}
+	return delivery{body: body, attrs: []any{"rule", t.Alert.Rule, "upstream", t.Alert.Upstream, "to", t.To, "at", t.At}}, nil
+}
+
+// deliver POSTs t now, retrying as configured, and logs the outcome.
+func (w *Webhook) deliver(ctx context.Context, t Transition) error {
+	d, err := w.delivery(t)
+	if err != nil {
 		return err
 	}
-	attempt := 1
-	for ; ; attempt++ {
-		err = w.post(ctx, body)
-		if err == nil {
-			w.log.Debug("alert webhook notified", append(attrs, "attempts", attempt)...)
-			return nil
-		}
-		var ae *attemptError
-		if attempt > w.cfg.Retries || ctx.Err() != nil || errors.As(err, &ae) && ae.final {
-			break
-		}
-		d := w.backoff(attempt)
-		w.log.Debug("alert webhook attempt failed; retrying", append(attrs, "attempt", attempt, "retry_in", d, "err", err)...)
-		if !w.wait(ctx, d) {
-			break
-		}
-	}
-	w.log.Warn("alert webhook notification failed", append(attrs, "attempts", attempt, "err", err)...)
-	return err
+	return w.s.deliver(ctx, d)
 }
-
-// backoff returns the wait after the given failed attempt (from 1).
-func (w *Webhook) backoff(attempt int) time.Duration {
-	return backoff(w.cfg.Backoff, attempt)
-}
-
-// post makes one attempt to POST body, within the configured timeout.
-func (w *Webhook) post(ctx context.Context, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
-	if err != nil {
-		return &attemptError{final: true, err: fmt.Errorf("building request to alert webhook %s: %w", w.name, err)}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "gofailover-alert")
-	resp, err := w.client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its URL may hold a secret
-		}
-		return fmt.Errorf("posting alert to webhook %s: %w", w.name, err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxWebhookBody))
-	if code := resp.StatusCode; code < 200 || code > 299 {
-		retry := code >= 500 || code == http.StatusRequestTimeout || code == http.StatusTooManyRequests
-		return &attemptError{final: !retry, err: fmt.Errorf("alert webhook %s answered %s", w.name, resp.Status)}
-	}
-	return nil
-}
-
-// attemptError is a failed attempt that says whether to try again.
-type attemptError struct {
-	final bool // retrying cannot help
-	err   error
-}
-
-func (e *attemptError) Error() string { return e.err.Error() }
-func (e *attemptError) Unwrap() error { return e.err }

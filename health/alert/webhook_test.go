@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -31,7 +32,7 @@ func newTestWebhook(t *testing.T, cfg WebhookConfig) (*Webhook, *[]time.Duration
 		t.Fatal(err)
 	}
 	var waits []time.Duration
-	w.wait = func(ctx context.Context, d time.Duration) bool {
+	w.s.wait = func(ctx context.Context, d time.Duration) bool {
 		waits = append(waits, d)
 		return ctx.Err() == nil
 	}
@@ -242,18 +243,18 @@ func TestHangingWebhookBlocksNothing(t *testing.T) {
 	for i := range 10 {
 		w.Notify(firing("u" + string(rune('a'+i))))
 	}
-	if n := w.q.len(); n != 3 {
+	if n := w.s.q.len(); n != 3 {
 		t.Errorf("queue holds %d, want its size, 3", n)
 	}
 	if n := strings.Count(buf.String(), "alert webhook queue is full"); n != 10 {
 		t.Errorf("%d drops logged, want 10:\n%s", n, buf)
 	}
 	var kept []string
-	w.q.mu.Lock()
-	for _, q := range w.q.items {
-		kept = append(kept, q.Alert.Upstream)
+	w.s.q.mu.Lock()
+	for _, q := range w.s.q.items {
+		kept = append(kept, fmt.Sprint(q.attrs[3])) // "upstream", its name
 	}
-	w.q.mu.Unlock()
+	w.s.q.mu.Unlock()
 	if strings.Join(kept, ",") != "uh,ui,uj" {
 		t.Errorf("queue kept %v, want the newest three", kept)
 	}
@@ -274,13 +275,13 @@ func TestWebhookRunIdleStops(t *testing.T) {
 
 func TestWebhookBackoffCapped(t *testing.T) {
 	w, _ := newTestWebhook(t, WebhookConfig{URL: "http://127.0.0.1:9/hook", Backoff: time.Second})
-	if d := w.backoff(1); d != time.Second {
+	if d := w.s.backoff(1); d != time.Second {
 		t.Errorf("backoff(1) = %v", d)
 	}
-	if d := w.backoff(3); d != 4*time.Second {
+	if d := w.s.backoff(3); d != 4*time.Second {
 		t.Errorf("backoff(3) = %v", d)
 	}
-	if d := w.backoff(200); d != maxWebhookBackoff {
+	if d := w.s.backoff(200); d != maxWebhookBackoff {
 		t.Errorf("backoff(200) = %v, want the cap", d)
 	}
 }
