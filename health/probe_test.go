@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
 
 // The probe targets the fake mirrors serve.
@@ -263,24 +265,6 @@ func testProber(t *testing.T, cfg ProbeConfig, urls ...string) (*Prober, *Pool, 
 	clock := &FakeClock{}
 	pool := NewPool(ups, Config{}, clock)
 	return NewProber(pool, cfg, fakeRequester{}, clock), pool, ups, clock
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent logging.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func kindsOf(specs []probeSpec) string {
@@ -778,7 +762,7 @@ func TestProbeOnceCancelled(t *testing.T) {
 // TestRunRounds drives Run's loop one round at a time through its wait.
 func TestRunRounds(t *testing.T) {
 	m := newMirror(t)
-	var logs lockedBuffer
+	var logs mirrortest.SyncBuffer
 	cfg := testProbeConfig()
 	cfg.Interval = time.Minute
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -906,7 +890,7 @@ func TestRunConcurrentAndStops(t *testing.T) {
 
 func TestRunNothingToProbe(t *testing.T) {
 	m := newMirror(t)
-	var logs lockedBuffer
+	var logs mirrortest.SyncBuffer
 	p, _, _, _ := testProber(t, ProbeConfig{Interval: ms, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, m.srv.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*ms)
 	defer cancel()
@@ -993,13 +977,13 @@ func TestStaleNeedsUsableList(t *testing.T) {
 
 // denialProber returns a prober of mirrors for the denial tests, with its
 // logs.
-func denialProber(t *testing.T, mirrors ...*mirror) (*Prober, *Pool, []*Upstream, *FakeClock, *lockedBuffer) {
+func denialProber(t *testing.T, mirrors ...*mirror) (*Prober, *Pool, []*Upstream, *FakeClock, *mirrortest.SyncBuffer) {
 	t.Helper()
 	var urls []string
 	for _, m := range mirrors {
 		urls = append(urls, m.srv.URL)
 	}
-	logs := &lockedBuffer{}
+	logs := &mirrortest.SyncBuffer{}
 	cfg := testProbeConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	p, pool, ups, clock := testProber(t, cfg, urls...)

@@ -1,34 +1,14 @@
 package proxy_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the handler's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestDebugLogsExplain: at debug, every upstream attempt and every cache
 // decision is one line saying what happened.
@@ -38,7 +18,7 @@ func TestDebugLogsExplain(t *testing.T) {
 	t.Cleanup(bad.Close)
 	t.Cleanup(good.Close)
 	bad.SetFault(mirrortest.Status(http.StatusServiceUnavailable))
-	var out lockedBuffer
+	var out mirrortest.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, _, _ := serveHandler(t, proxy.Config{Logger: log}, bad.URL(), good.URL())
 	const info = "/example.com/lib/@v/v1.1.0.info"

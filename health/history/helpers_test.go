@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gofailover/gofailover/health"
+
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
 
 // t0 returns a time that starts a 5-minute interval; the tests take
@@ -76,27 +78,9 @@ func (m *memStore) size() (n, total int) {
 	return n, total
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testLogger returns a logger writing to the returned buffer.
-func testLogger() (*slog.Logger, *syncBuffer) {
-	b := &syncBuffer{}
+func testLogger() (*slog.Logger, *mirrortest.SyncBuffer) {
+	b := &mirrortest.SyncBuffer{}
 	return slog.New(slog.NewTextHandler(b, nil)), b
 }
 

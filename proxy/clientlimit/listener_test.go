@@ -2,11 +2,9 @@ package clientlimit_test
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gofailover/gofailover/proxy/clientlimit"
+
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
 
 // rig is an http.Server on 127.0.0.1 behind a Listener.
@@ -25,7 +25,7 @@ type rig struct {
 	ln   *clientlimit.Listener
 	srv  *http.Server
 	addr string
-	logs *syncBuffer
+	logs *mirrortest.SyncBuffer
 	// idle receives each connection that goes idle between requests,
 	// after the Listener has seen it.
 	idle chan net.Conn
@@ -41,7 +41,7 @@ func newRig(t *testing.T, cfg clientlimit.Config, h http.Handler, adjust func(*h
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{logs: &syncBuffer{}, idle: make(chan net.Conn, 100), active: make(chan net.Conn, 100), addr: inner.Addr().String()}
+	r := &rig{logs: &mirrortest.SyncBuffer{}, idle: make(chan net.Conn, 100), active: make(chan net.Conn, 100), addr: inner.Addr().String()}
 	cfg.Logger = slog.New(slog.NewJSONHandler(r.logs, nil))
 	r.ln = clientlimit.NewListener(inner, cfg)
 	r.srv = &http.Server{
@@ -57,7 +57,7 @@ func newRig(t *testing.T, cfg clientlimit.Config, h http.Handler, adjust func(*h
 			}
 		},
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          quietLog(),
+		ErrorLog:          mirrortest.QuietLog(),
 	}
 	if adjust != nil {
 		adjust(r.srv)
@@ -392,26 +392,8 @@ func TestDefaultMaxConns(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines returns the logged lines containing substr.
-func (s *syncBuffer) lines(substr string) []string {
+// lines returns the lines of s containing substr.
+func lines(s *mirrortest.SyncBuffer, substr string) []string {
 	var out []string
 	for _, l := range strings.Split(s.String(), "\n") {
 		if strings.Contains(l, substr) {
@@ -420,6 +402,3 @@ func (s *syncBuffer) lines(substr string) []string {
 	}
 	return out
 }
-
-// quietLog is an http.Server error log that drops everything.
-func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }

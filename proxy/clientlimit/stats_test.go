@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gofailover/gofailover/proxy/clientlimit"
+
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
 
 // fakeClock is a settable clock.
@@ -20,10 +22,10 @@ func (c *fakeClock) now() time.Time          { return time.Unix(0, c.ns.Load()) 
 func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // warnings decodes the overload warnings logged so far.
-func warnings(t *testing.T, logs *syncBuffer) []map[string]any {
+func warnings(t *testing.T, logs *mirrortest.SyncBuffer) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	for _, l := range logs.lines(`"level":"WARN"`) {
+	for _, l := range lines(logs, `"level":"WARN"`) {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("log line %q: %v", l, err)
