@@ -60,7 +60,7 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("run by TestCrash only")
 	}
 	round := os.Getenv(crashRoundEnv)
-	s, err := Open(Options{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+	s, err := Open(Options{Reserve: testReserve, Dir: dir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestCrash(t *testing.T) {
 		acked = append(acked, got...)
 
 		logs := &logBuffer{}
-		s, err := Open(Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		s, err := Open(Options{Reserve: testReserve, Dir: dir, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 		if err != nil {
 			t.Fatalf("round %d (killed %s): reopen: %v", round, how, err)
 		}

@@ -15,7 +15,7 @@ import (
 // target, removes their blob files, and keeps a blob another record still
 // refers to.
 func TestEvictLeastRecentlyUsed(t *testing.T) {
-	s, err := Open(Options{Dir: t.TempDir(), InlineMax: 16, MaxBytes: 1 << 40, Logger: slog.New(slog.DiscardHandler)})
+	s, err := Open(Options{Reserve: testReserve, Dir: t.TempDir(), InlineMax: 16, MaxBytes: 1 << 40, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestEvictLeastRecentlyUsed(t *testing.T) {
 // TestEvictionFollowsWrites: a store bounded by MaxBytes evicts as soon as
 // a write takes it past the bound, down to nine tenths of it.
 func TestEvictionFollowsWrites(t *testing.T) {
-	s, err := Open(Options{Dir: t.TempDir(), InlineMax: 16, MaxBytes: 1000, Logger: slog.New(slog.DiscardHandler)})
+	s, err := Open(Options{Reserve: testReserve, Dir: t.TempDir(), InlineMax: 16, MaxBytes: 1000, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

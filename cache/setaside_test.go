@@ -142,7 +142,7 @@ func TestLockedStoreIsNotSetAside(t *testing.T) {
 	if err := s.PutBytes("k", Meta{Status: 200}, pattern(100<<10, 1)); err != nil {
 		t.Fatal(err)
 	}
-	other, err := Open(Options{Dir: dir, ScrubRate: -1})
+	other, err := Open(Options{Reserve: testReserve, Dir: dir, ScrubRate: -1})
 	if err == nil {
 		other.Close()
 		t.Fatal("a second Open of a store in use succeeded")

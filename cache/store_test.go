@@ -39,7 +39,7 @@ func (l *logBuffer) String() string {
 func openTest(t testing.TB, dir string, inlineMax int64) (*Store, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	s, err := Open(Options{
+	s, err := Open(Options{Reserve: testReserve,
 		Dir:       dir,
 		Logger:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		InlineMax: inlineMax,
@@ -509,7 +509,7 @@ func TestSharedBlobContent(t *testing.T) {
 func TestOpenLocked(t *testing.T) {
 	dir := t.TempDir()
 	openTest(t, dir, 0)
-	s, err := Open(Options{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+	s, err := Open(Options{Reserve: testReserve, Dir: dir, Logger: slog.New(slog.DiscardHandler)})
 	if err == nil {
 		s.Close()
 		t.Fatal("second Open of the same directory succeeded")
@@ -523,11 +523,11 @@ func TestOpenLocked(t *testing.T) {
 }
 
 func TestOpenRejectsBadOptions(t *testing.T) {
-	if _, err := Open(Options{}); err == nil {
+	if _, err := Open(Options{Reserve: testReserve}); err == nil {
 		t.Error("Open without Dir succeeded")
 	}
 	for _, n := range []int64{-1, maxInlineMax + 1} {
-		if _, err := Open(Options{Dir: t.TempDir(), InlineMax: n}); err == nil {
+		if _, err := Open(Options{Reserve: testReserve, Dir: t.TempDir(), InlineMax: n}); err == nil {
 			t.Errorf("Open with InlineMax %d succeeded", n)
 		}
 	}
@@ -661,3 +661,9 @@ func TestBadgerLogger(t *testing.T) {
 		t.Errorf("short(long error) = %d bytes, wraps it: %v", len(err.Error()), errors.Is(err, long))
 	}
 }
+
+// testReserve is the free-space reserve of the stores tests open: the
+// smallest there is (Badger's headroom), so that the tests do not depend
+// on how full the machine's disk is. The reserve itself is tested in
+// space_test.go and diskfull_linux_test.go.
+const testReserve = 1

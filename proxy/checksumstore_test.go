@@ -12,7 +12,7 @@ import (
 // TestChecksumStore: the adapter gives the verifier only what was stored
 // verified, and the verifier's errors for the cache's.
 func TestChecksumStore(t *testing.T) {
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func newRig(t *testing.T, upstreamURLs ...string) *rig {
 // them), and stops it all when the test ends.
 func serveHandler(tb testing.TB, cfg proxy.Config, upstreamURLs ...string) (*httptest.Server, *proxy.Handler, *cache.Store) {
 	tb.Helper()
-	store, err := cache.Open(cache.Options{Dir: tb.TempDir()})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: tb.TempDir()})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func (fullStore) Writable() (bool, string) {
 // TestReadyzReadOnlyCache: a cache on a full disk still serves, so
 // /readyz says ready, and says that the cache is read-only and why.
 func TestReadyzReadOnlyCache(t *testing.T) {
-	store, err := cache.Open(cache.Options{Dir: t.TempDir(), ScrubRate: -1})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: t.TempDir(), ScrubRate: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

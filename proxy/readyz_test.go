@@ -20,7 +20,7 @@ import (
 // store cannot be used (here: a file stands where tmp/ must be).
 func TestReadyzChecksTheStore(t *testing.T) {
 	dir := t.TempDir()
-	store, err := cache.Open(cache.Options{Dir: dir, ScrubRate: -1})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: dir, ScrubRate: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func TestFullCacheDiskIsNotTheUpstreamsFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	pool := health.NewPool(ups, health.Config{}, nil)
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestReadOnlyCacheAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestFlippedByteOnDiskIsNeverServed(t *testing.T) {
 			lib := mirrortest.Lookup(mods, "example.com/lib", "v1.1.0")
 			dir := t.TempDir()
 			serve := func() (*httptest.Server, func()) {
-				store, err := cache.Open(cache.Options{Dir: dir, ScrubRate: -1})
+				store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: dir, ScrubRate: -1})
 				if err != nil {
 					t.Fatal(err)
 				}

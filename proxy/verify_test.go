@@ -148,7 +148,7 @@ func newVerifyRig(t *testing.T, db *mirrortest.SumDB, c vrigConfig) *vrig {
 	store := c.store
 	if store == nil {
 		var err error
-		if store, err = cache.Open(cache.Options{Dir: t.TempDir()}); err != nil {
+		if store, err = cache.Open(cache.Options{Reserve: 64 << 20, Dir: t.TempDir()}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -410,7 +410,7 @@ func TestVerifyEntriesStoredBeforeVerification(t *testing.T) {
 	}
 	mirror := mirrortest.NewMirror(db, mods...)
 	t.Cleanup(mirror.Close)
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,7 +503,7 @@ func TestVerifyStoredUnverifiedAndDatabaseDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -764,7 +764,7 @@ func checkNoPrivate(t *testing.T, requests []string) {
 func TestVerifyStoredUnverifiedZipKeptWhenUpstreamFails(t *testing.T) {
 	mods, db, mirror := fixture(t)
 	util := mirrortest.Lookup(mods, "example.com/util", "v1.0.0")
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,9 @@ func launchServer(t testing.TB, cacheDir string, db *mirrortest.SumDB, upstreams
 		"GOFAILOVER_CONNECT_TIMEOUT=1s",
 		"GOFAILOVER_FIRST_BYTE_TIMEOUT=2s",
 		"GOFAILOVER_SUMDB=" + sumdb,
+		// The least reserve: tests must not depend on how full the
+		// machine's disk is.
+		"GOFAILOVER_CACHE_RESERVE=64MiB",
 	}, env...))
 	if err == nil {
 		// The go command's settings must not leak in from the developer's

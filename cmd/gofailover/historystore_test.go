@@ -45,7 +45,7 @@ func TestHistoryStore(t *testing.T) {
 	discard := slog.New(slog.DiscardHandler)
 	open := func() *cache.Store {
 		t.Helper()
-		c, err := cache.Open(cache.Options{Dir: dir, Logger: discard})
+		c, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: dir, Logger: discard})
 		if err != nil {
 			t.Fatal(err)
 		}

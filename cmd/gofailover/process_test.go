@@ -80,7 +80,7 @@ func startProcess(t testing.TB, env ...string) *process {
 func startCommand(t testing.TB, cmd *exec.Cmd, env ...string) *process {
 	t.Helper()
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GOFAILOVER_LISTEN=127.0.0.1:0",
-		"GOFAILOVER_SUMDB=off", "GOFAILOVER_PRIVATE=private.invalid"}, env...)
+		"GOFAILOVER_SUMDB=off", "GOFAILOVER_PRIVATE=private.invalid", "GOFAILOVER_CACHE_RESERVE=64MiB"}, env...)
 	p := &process{cmd: cmd, stderr: &mirrortest.SyncBuffer{}, done: make(chan struct{})}
 	pr, pw := io.Pipe()
 	cmd.Stderr = io.MultiWriter(p.stderr, pw)

@@ -82,7 +82,7 @@ func TestFaultToAlertToStatus(t *testing.T) {
 	good := mirrortest.NewMirror(nil, mods...)
 	t.Cleanup(sick.Close)
 	t.Cleanup(good.Close)
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

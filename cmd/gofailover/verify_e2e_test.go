@@ -208,7 +208,7 @@ func TestGoCommandEveryUpstreamBad(t *testing.T) {
 	})
 
 	// The server has stopped: open its cache and look at every entry.
-	store, err := cache.Open(cache.Options{Dir: cacheDir})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: cacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(r.bad.Close)
 	t.Cleanup(r.good.Close)
 	r.bad.SetFault(mirrortest.Status(http.StatusServiceUnavailable))
-	store, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

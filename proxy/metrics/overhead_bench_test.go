@@ -30,7 +30,7 @@ type hitServer struct {
 // store) or instrumentation off (no request counts, no registry).
 func newHitServer(b *testing.B, m *mirrortest.Mirror, on bool, paths ...string) hitServer {
 	b.Helper()
-	store, err := cache.Open(cache.Options{Dir: b.TempDir()})
+	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
