@@ -37,6 +37,9 @@ type maintenance struct {
 	// once a file at its path hashed right, or was removed or replaced by
 	// an honest copy; from then on only honest files are put at that path.
 	unchecked map[[32]byte]struct{}
+	// nUnchecked is len(unchecked), read without the lock by the hit
+	// path: once every blob is checked, Open takes no lock for it.
+	nUnchecked atomic.Int64
 	// inflight holds the checks on read in progress, so that concurrent
 	// first reads of one blob hash it once.
 	inflight map[[32]byte]*blobCheck
@@ -122,6 +125,9 @@ func (s *Store) lockBlob(sum [32]byte) func() {
 // that is checked stays checked, and from then on only honest files are
 // put at its path.
 func (s *Store) isUnchecked(sum [32]byte) bool {
+	if s.maint.nUnchecked.Load() == 0 {
+		return false
+	}
 	s.maint.mu.Lock()
 	defer s.maint.mu.Unlock()
 	_, ok := s.maint.unchecked[sum]
@@ -139,6 +145,7 @@ func (s *Store) uncheck(sums map[[32]byte]struct{}) {
 	for sum := range sums {
 		s.maint.unchecked[sum] = struct{}{}
 	}
+	s.maint.nUnchecked.Store(int64(len(s.maint.unchecked)))
 }
 
 // markChecked records that the file at sum's path hashed right, or is
@@ -146,6 +153,7 @@ func (s *Store) uncheck(sums map[[32]byte]struct{}) {
 func (s *Store) markChecked(sum [32]byte) {
 	s.maint.mu.Lock()
 	delete(s.maint.unchecked, sum)
+	s.maint.nUnchecked.Store(int64(len(s.maint.unchecked)))
 	s.maint.mu.Unlock()
 }
 
