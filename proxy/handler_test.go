@@ -59,10 +59,20 @@ func serveHandler(tb testing.TB, cfg proxy.Config, upstreamURLs ...string) (*htt
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { store.Close() }) // after the handler stops
 	cfg.Store = store
 	if cfg.Router == nil {
 		cfg.Router = health.Static(ups)
 	}
+	srv, h := startHandler(tb, cfg)
+	return srv, h, store
+}
+
+// startHandler serves a Handler with cfg (Store and Router set) on
+// httptest, and when the test ends stops the server, then the handler's
+// fetches. Closing the store is the caller's, registered before.
+func startHandler(tb testing.TB, cfg proxy.Config) (*httptest.Server, *proxy.Handler) {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h := proxy.New(ctx, cfg)
 	srv := httptest.NewServer(h)
@@ -70,9 +80,8 @@ func serveHandler(tb testing.TB, cfg proxy.Config, upstreamURLs ...string) (*htt
 		srv.Close()
 		cancel()
 		h.Wait()
-		store.Close()
 	})
-	return srv, h, store
+	return srv, h
 }
 
 func (r *rig) get(t *testing.T, path string, hdr ...string) (*http.Response, string) {

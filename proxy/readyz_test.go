@@ -1,10 +1,8 @@
 package proxy_test
 
 import (
-	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,15 +26,8 @@ func TestReadyzChecksTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := proxy.New(ctx, proxy.Config{Store: store, Router: health.Static(ups)})
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		h.Wait()
-		store.Close()
-	})
+	t.Cleanup(func() { store.Close() })
+	srv, _ := startHandler(t, proxy.Config{Store: store, Router: health.Static(ups)})
 	readyz := func() (int, string) {
 		t.Helper()
 		resp, err := http.Get(srv.URL + "/readyz")

@@ -56,15 +56,8 @@ func TestFullCacheDiskIsNotTheUpstreamsFault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := proxy.New(ctx, proxy.Config{Store: fullDisk{store}, Router: pool})
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		h.Wait()
-		store.Close()
-	})
+	t.Cleanup(func() { store.Close() })
+	srv, _ := startHandler(t, proxy.Config{Store: fullDisk{store}, Router: pool})
 
 	const zip = "/example.com/lib/@v/v1.1.0.zip"
 	resp, err := http.Get(srv.URL + zip)
@@ -122,15 +115,8 @@ func TestReadOnlyCacheAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := proxy.New(ctx, proxy.Config{Store: readOnlyDisk{store}, Router: health.Static(ups), Logger: slog.New(logs)})
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		h.Wait()
-		store.Close()
-	})
+	t.Cleanup(func() { store.Close() })
+	srv, _ := startHandler(t, proxy.Config{Store: readOnlyDisk{store}, Router: health.Static(ups), Logger: slog.New(logs)})
 
 	resp, body := do(t, http.MethodGet, srv.URL+"/example.com/lib/@v/v1.1.0.zip")
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "60" ||

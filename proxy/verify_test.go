@@ -170,17 +170,10 @@ func newVerifyRig(t *testing.T, db *mirrortest.SumDB, c vrigConfig) *vrig {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := proxy.New(ctx, cfg)
-	r.srv = httptest.NewServer(h)
-	t.Cleanup(func() {
-		r.srv.Close()
-		cancel()
-		h.Wait()
-		if c.store == nil {
-			store.Close()
-		}
-	})
+	if c.store == nil {
+		t.Cleanup(func() { store.Close() }) // after the handler stops
+	}
+	r.srv, _ = startHandler(t, cfg)
 	return r
 }
 
