@@ -178,14 +178,8 @@ func randomBody(rng *rand.Rand, n int) []byte {
 // checkRead fails unless key reads back as body.
 func checkRead(t *testing.T, s *Store, key string, body []byte) {
 	t.Helper()
-	o, err := s.Open(key)
-	if err != nil {
-		t.Fatalf("reading %q: %v", key, err)
-	}
-	defer o.Close()
-	got, err := io.ReadAll(o.Body)
-	if err != nil || !bytes.Equal(got, body) {
-		t.Fatalf("reading %q: %d bytes (%v), want the %d written", key, len(got), err, len(body))
+	if _, got := readObject(t, s, key); !bytes.Equal(got, body) {
+		t.Fatalf("reading %q: %d bytes, want the %d written", key, len(got), len(body))
 	}
 }
 
