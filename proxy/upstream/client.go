@@ -301,7 +301,7 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelCauseFunc, u
 		resp.Err = fmt.Errorf("GET %s: upstream answered %s: %s", redactedPath(u, path), hresp.Status, reason)
 		return
 	}
-	c.readOK(ctx, u, r, path, body, hresp.ContentLength, opt, resp)
+	c.readOK(ctx, "GET "+redactedPath(u, path), r, body, hresp.ContentLength, opt.Spool, resp)
 }
 
 // memoryMax is the largest answer held in memory when the request has a
@@ -309,11 +309,23 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelCauseFunc, u
 // concurrent large answers cost disk, not memory.
 const memoryMax = 256 << 10
 
+// ReadAnswer reads and checks a 200 answer to r that came from elsewhere
+// than a mirror (the object store replicas share), exactly as a mirror's
+// is read and checked: within its size limit, in memory up to 256 KiB and
+// into a file from spool beyond it (every zip goes to a file), and with
+// the body checks. where names the source in errors; length is the
+// body's announced length, -1 when unknown. Only Body, File and Err of
+// the Response are set: Err is nil for a usable answer.
+func (c *Client) ReadAnswer(ctx context.Context, where string, r *protocol.Request, body io.Reader, length int64, spool func() (File, error)) *Response {
+	resp := &Response{Status: http.StatusOK}
+	c.readOK(ctx, where, r, body, length, spool, resp)
+	return resp
+}
+
 // readOK reads a 200 answer within its size limit, in memory up to
-// memoryMax and into a file from opt.Spool beyond it (every zip goes to a
-// file), and checks it.
-func (c *Client) readOK(ctx context.Context, u *health.Upstream, r *protocol.Request, path string, body io.Reader, length int64, opt Options, resp *Response) {
-	where := "GET " + redactedPath(u, path)
+// memoryMax and into a file from spool beyond it (every zip goes to a
+// file), and checks it. where names the request in errors.
+func (c *Client) readOK(ctx context.Context, where string, r *protocol.Request, body io.Reader, length int64, spool func() (File, error), resp *Response) {
 	limit := r.MaxBody()
 	if length > limit {
 		resp.Outcome.Failure = health.FailTooLarge
@@ -323,10 +335,10 @@ func (c *Client) readOK(ctx context.Context, u *health.Upstream, r *protocol.Req
 	var head []byte
 	if r.Kind != protocol.KindZip {
 		inMemory := limit
-		if opt.Spool != nil && length <= memoryMax {
+		if spool != nil && length <= memoryMax {
 			inMemory = memoryMax
 		}
-		if opt.Spool == nil || length <= memoryMax {
+		if spool == nil || length <= memoryMax {
 			data, err := io.ReadAll(io.LimitReader(body, inMemory+1))
 			switch {
 			case err != nil:
@@ -349,11 +361,11 @@ func (c *Client) readOK(ctx context.Context, u *health.Upstream, r *protocol.Req
 		}
 	}
 
-	if opt.Spool == nil {
+	if spool == nil {
 		resp.Err, resp.Local = fmt.Errorf("%s: no file to write a zip to", where), true
 		return
 	}
-	f, err := opt.Spool()
+	f, err := spool()
 	if err != nil {
 		resp.Err, resp.Local = &SpoolError{Err: err}, true
 		return
