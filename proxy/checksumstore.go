@@ -13,7 +13,12 @@ import (
 // checksumStore lets the checksum verifier keep its state in the handler's
 // Store: it adapts the cache's records and errors to the verifier's
 // checksum.Store, which knows nothing of the cache.
-type checksumStore struct{ s Store }
+type checksumStore struct {
+	s Store
+	// stored, if not nil, hears of every verified answer stored, with the
+	// source it came from.
+	stored func(key, source string)
+}
 
 var _ checksum.Store = checksumStore{}
 
@@ -57,5 +62,11 @@ func (c checksumStore) ReadVerified(key string) ([]byte, error) {
 // from source.
 func (c checksumStore) PutVerified(key string, data []byte, source string) error {
 	meta := cache.Meta{Status: http.StatusOK, Immutable: true, Verified: true, Upstream: source}
-	return c.s.PutBytes(key, meta, data)
+	if err := c.s.PutBytes(key, meta, data); err != nil {
+		return err
+	}
+	if c.stored != nil {
+		c.stored(key, source)
+	}
+	return nil
 }

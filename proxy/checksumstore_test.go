@@ -17,7 +17,7 @@ func TestChecksumStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	cs := checksumStore{store}
+	cs := checksumStore{s: store}
 	const key = "/sumdb/sum.example/lookup/example.com/m@v1.0.0"
 	if _, err := cs.ReadVerified(key); !errors.Is(err, checksum.ErrNotFound) {
 		t.Errorf("ReadVerified of nothing = %v, want ErrNotFound", err)

@@ -28,19 +28,39 @@ type answer struct {
 	// inline is the body of a 200 answer held in memory; nil when the body
 	// is a blob to be read back from the store.
 	inline []byte
+	// source is the CacheHeader value of a 200 answer: cacheMiss when
+	// empty, cacheShared for a copy from the shared store, cacheStale for
+	// one past its TTL that no mirror could refresh.
+	source string
 }
 
 // fetch asks the upstreams, best first, until one serves the answer, and
 // stores what it got. It runs once per key at a time (see Handler.serve).
 // A failed attempt moves on to the next candidate at once, and a slow one
 // is hedged (see fetchHedged).
+//
+// With a shared store, the store is asked first: a copy that passes every
+// check a mirror's answer passes is served, unless it is a mutable answer
+// past its TTL, which is served only when no mirror can give a fresh one.
 func (h *Handler) fetch(req *protocol.Request) *answer {
 	h.prefetchLookup(req)
-	candidates := h.router(req).Candidates()
-	if len(candidates) == 0 {
-		return &answer{status: http.StatusBadGateway, reason: "no upstream is configured for this request"}
+	shared := h.readShared(req)
+	if shared != nil && h.sharedFresh(req, shared) {
+		return h.commitShared(req, shared, cacheShared)
 	}
-	return h.fetchHedged(req, candidates)
+	var ans *answer
+	if candidates := h.router(req).Candidates(); len(candidates) > 0 {
+		ans = h.fetchHedged(req, candidates)
+	} else {
+		ans = &answer{status: http.StatusBadGateway, reason: "no upstream is configured for this request"}
+	}
+	if ans.status == http.StatusBadGateway && shared != nil {
+		h.log.Info("serving the shared store's stale copy: no upstream could refresh it",
+			"key", req.Path, "stored", shared.storedAt, "reason", ans.reason)
+		return h.commitShared(req, shared, cacheStale)
+	}
+	shared.discard()
+	return ans
 }
 
 // attemptTally collects what the upstreams that did not serve an answer
@@ -106,33 +126,46 @@ func (h *Handler) conclude(req *protocol.Request, t attemptTally) *answer {
 	return &answer{status: http.StatusBadGateway, reason: reason}
 }
 
-// commit stores a successful attempt's body and returns the answer to serve.
+// commit stores a successful attempt's body, queues it for the shared
+// store, and returns the answer to serve.
 func (h *Handler) commit(req *protocol.Request, u *health.Upstream, got attemptResult) *answer {
-	meta := cache.Meta{
+	ans, stored := h.store(req, cache.Meta{
 		Status:    http.StatusOK,
 		Immutable: req.Immutable,
 		StoredAt:  h.cfg.Now(),
 		Upstream:  u.Name,
 		Verified:  got.verified,
+	}, got.resp.Body, got.blob)
+	if stored {
+		h.upload(req, got.verified)
 	}
-	if got.blob != nil {
-		defer got.blob.Discard()
-		if err := h.cfg.Store.CommitBlob(req.Path, meta, got.blob); err != nil {
-			return h.storageFailed(req, err)
+	return ans
+}
+
+// store keeps a checked answer, in memory (body) or in a file (blob,
+// which it discards), in the cache and returns the answer to serve. It
+// reports whether the answer is stored: a small one the cache cannot hold
+// is served all the same, but a file must be stored to be served.
+func (h *Handler) store(req *protocol.Request, meta cache.Meta, body []byte, blob *cache.Blob) (*answer, bool) {
+	if blob != nil {
+		defer blob.Discard()
+		if err := h.cfg.Store.CommitBlob(req.Path, meta, blob); err != nil {
+			return h.storageFailed(req, err), false
 		}
 		e, err := h.cfg.Store.Lookup(req.Path)
 		if err != nil {
-			return &answer{status: http.StatusInternalServerError, reason: "reading back the stored answer failed: " + err.Error()}
+			return &answer{status: http.StatusInternalServerError, reason: "reading back the stored answer failed: " + err.Error()}, false
 		}
-		return &answer{status: http.StatusOK, entry: e}
+		return &answer{status: http.StatusOK, entry: e}, true
 	}
-	body := got.resp.Body
+	stored := true
 	if err := h.cfg.Store.PutBytes(req.Path, meta, body); err != nil {
 		// The bytes are checked and in memory: serve them anyway.
 		h.storeWriteFailed(slog.LevelError, "storing a fetched answer failed; serving it uncached", req.Path, err)
+		stored = false
 	}
 	e := cache.Entry{Meta: meta, Key: req.Path, Size: int64(len(body)), SHA256: sha256.Sum256(body)}
-	return &answer{status: http.StatusOK, entry: e, inline: body}
+	return &answer{status: http.StatusOK, entry: e, inline: body}, stored
 }
 
 // remember stores a "not found" answer for the mutable TTL, so that the go

@@ -21,6 +21,7 @@ import (
 	"github.com/gofailover/gofailover/proxy/checksum"
 
 	"github.com/gofailover/gofailover/proxy/protocol"
+	"github.com/gofailover/gofailover/proxy/sharedtier"
 	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
@@ -95,6 +96,23 @@ type Config struct {
 	// requests over about a minute. Zero means DefaultHedgeBudget; a
 	// negative value turns hedging off.
 	HedgeBudget float64
+	// Shared is the object store a fleet of replicas shares, a second tier
+	// under the local cache: asked on a local miss before any mirror, and
+	// given every answer fetched from a mirror. What it holds is checked
+	// and verified like a mirror's answer. Nil means none.
+	Shared *sharedtier.Tier
+	// SharedPrivate puts private modules' answers in the shared store too,
+	// under their own prefix. Off by default: they may be secret.
+	SharedPrivate bool
+	// SharedRedirectSize, when positive, answers cache hits of zips at
+	// least this large with a redirect to a presigned URL of the shared
+	// store's object, once that object is known to hold the verified
+	// bytes, so that they flow from the store rather than through this
+	// replica. Zero turns redirects off.
+	SharedRedirectSize int64
+	// SharedRedirectExpiry is how long a redirect's presigned URL is
+	// valid. Zero means DefaultSharedRedirectExpiry.
+	SharedRedirectExpiry time.Duration
 	// NoRequestCounts turns off the per-request counts of Stats (the
 	// other counters stay), to measure what counting costs a cache hit.
 	NoRequestCounts bool
@@ -106,7 +124,8 @@ type Config struct {
 
 // Defaults for Config.
 const (
-	DefaultMutableTTL = time.Minute
+	DefaultMutableTTL           = time.Minute
+	DefaultSharedRedirectExpiry = 15 * time.Minute
 )
 
 // Handler serves the module proxy protocol and the checksum-database
@@ -126,6 +145,9 @@ type Handler struct {
 	stats handlerStats
 	// noSpace paces the log lines of writes the full cache refused.
 	noSpace everyMinute
+	// sharedSum reads checksum-database lookups and tiles from the shared
+	// store; nil without one.
+	sharedSum *sharedSumSource
 	// fetches counts the shared fetches in flight, so that shutdown can
 	// wait for them before the store closes.
 	fetches sync.WaitGroup
@@ -162,14 +184,20 @@ func New(ctx context.Context, cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.SharedRedirectExpiry <= 0 {
+		cfg.SharedRedirectExpiry = DefaultSharedRedirectExpiry
+	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, base: ctx, client: cfg.Client}
+	if cfg.Shared != nil {
+		h.sharedSum = &sharedSumSource{h: h}
+	}
 	if cfg.HedgeBudget > 0 {
 		h.hedges = &hedgeBudget{ratio: cfg.HedgeBudget, burst: cfg.HedgeBurst, now: cfg.Now, start: cfg.Now()}
 	}
 	if cfg.SumDB != nil {
 		h.sums = checksum.New(checksum.Config{
 			DB:         *cfg.SumDB,
-			Store:      checksumStore{cfg.Store},
+			Store:      checksumStore{s: cfg.Store, stored: h.uploadSumDB},
 			Sources:    h.sumdbSources,
 			BadContent: h.reportBadContent,
 			Logger:     cfg.Logger.With("component", "checksum"),
@@ -240,6 +268,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *protocol.Re
 		}
 		if h.fresh(obj.Entry) {
 			h.logDecision(r, req, "hit", "")
+			if h.redirectToShared(w, r, req, obj.Entry) {
+				return
+			}
 			h.serveObject(w, r, req, obj.Entry, obj.Body, cacheHit)
 			return
 		}
@@ -313,8 +344,12 @@ func (h *Handler) fresh(e cache.Entry) bool {
 
 // serveAnswer serves what a fetch produced.
 func (h *Handler) serveAnswer(w http.ResponseWriter, r *http.Request, req *protocol.Request, ans *answer) {
+	source := ans.source
+	if source == "" {
+		source = cacheMiss
+	}
 	if ans.inline != nil {
-		h.serveObject(w, r, req, ans.entry, bytes.NewReader(ans.inline), cacheMiss)
+		h.serveObject(w, r, req, ans.entry, bytes.NewReader(ans.inline), source)
 		return
 	}
 	obj, err := h.cfg.Store.Open(req.Path)
@@ -324,7 +359,7 @@ func (h *Handler) serveAnswer(w http.ResponseWriter, r *http.Request, req *proto
 		return
 	}
 	defer obj.Close()
-	h.serveObject(w, r, req, obj.Entry, obj.Body, cacheMiss)
+	h.serveObject(w, r, req, obj.Entry, obj.Body, source)
 }
 
 // logDecision logs, at debug, what the cache did for a request: hit, miss

@@ -13,8 +13,9 @@ import (
 )
 
 // CacheHeader is the response header that says where an answer came from:
-// "hit", "miss" (fetched for this request) or "stale" (from the cache after
-// every upstream failed to refresh it).
+// "hit", "miss" (fetched for this request), "shared" (read from the shared
+// store for this request) or "stale" (from the cache or the shared store
+// after every upstream failed to refresh it).
 const CacheHeader = "X-Gofailover-Cache"
 
 // The values of CacheHeader.
@@ -22,6 +23,9 @@ const (
 	cacheHit   = "hit"
 	cacheMiss  = "miss"
 	cacheStale = "stale"
+	// cacheShared: not in the local cache, read from the shared store
+	// (and checked like a mirror's answer).
+	cacheShared = "shared"
 )
 
 // maxReasonBytes bounds a remembered "not found" reason read back for a response.

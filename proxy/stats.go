@@ -176,7 +176,7 @@ func noteResult(w http.ResponseWriter, source string) {
 	switch source {
 	case cacheHit:
 		cw.result = resultHit
-	case cacheMiss:
+	case cacheMiss, cacheShared:
 		cw.result = resultMiss
 	case cacheStale:
 		cw.result = resultStale

@@ -24,14 +24,20 @@ import (
 // its hedge delay (within the hedge ceiling) to start answering, then the
 // read gives up on it and the next is tried. Giving up, unlike a hedge,
 // throws the wait away: hence more patience than a hedge gets.
+//
+// With a shared store, the store comes first: what it holds was verified
+// by a replica, and is verified again here.
 func (h *Handler) sumdbSources() []checksum.Source {
+	var out []checksum.Source
+	if h.sharedSum != nil {
+		out = append(out, h.sharedSum)
+	}
 	db := h.cfg.SumDB
 	if db.URL != nil {
 		own := &health.Upstream{Name: db.URL.Redacted(), URL: db.URL}
-		return []checksum.Source{&sumdbSource{h: h, upstream: own, own: true, last: true}}
+		return append(out, &sumdbSource{h: h, upstream: own, own: true, last: true})
 	}
 	ups := h.cfg.Router.Candidates()
-	out := make([]checksum.Source, 0, len(ups))
 	for i, u := range ups {
 		src := &sumdbSource{h: h, upstream: u, last: i == len(ups)-1}
 		if !src.last {
@@ -45,6 +51,10 @@ func (h *Handler) sumdbSources() []checksum.Source {
 // reportBadContent tells the router that an upstream served checksum
 // database content that failed verification.
 func (h *Handler) reportBadContent(source string, err error) {
+	if h.sharedSum != nil && source == h.sharedSum.Name() {
+		h.sharedSum.condemnRecent(err)
+		return
+	}
 	for _, u := range h.cfg.Router.Upstreams() {
 		if u.Name == source {
 			h.cfg.Router.Report(u, health.Outcome{Status: http.StatusOK, Failure: health.FailBadContent, Err: err})

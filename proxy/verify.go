@@ -142,6 +142,8 @@ func (h *Handler) tile(req *protocol.Request, t tlog.Tile) *answer {
 	meta := cache.Meta{Status: http.StatusOK, Immutable: true, Verified: true, StoredAt: h.cfg.Now()}
 	if err := h.cfg.Store.PutBytes(req.Path, meta, data); err != nil {
 		h.storeWriteFailed(slog.LevelWarn, "storing a verified tile failed", req.Path, err)
+	} else {
+		h.uploadSumDB(req.Path, "")
 	}
 	e := cache.Entry{Meta: meta, Key: req.Path, Size: int64(len(data)), SHA256: sha256.Sum256(data)}
 	return &answer{status: http.StatusOK, entry: e, inline: data}

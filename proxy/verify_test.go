@@ -19,6 +19,7 @@ import (
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/checksum"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
+	"github.com/gofailover/gofailover/proxy/sharedtier"
 	"github.com/gofailover/gofailover/proxy/upstream"
 )
 
@@ -140,6 +141,8 @@ type vrigConfig struct {
 	private          string   // proxy.Config.Private
 	privateUpstreams []string // nil: no private router
 	store            *cache.Store
+	shared           *sharedtier.Tier // proxy.Config.Shared, over store
+	sharedPrivate    bool
 }
 
 // newVerifyRig starts a handler verifying against db (off when db is nil).
@@ -154,11 +157,13 @@ func newVerifyRig(t *testing.T, db *mirrortest.SumDB, c vrigConfig) *vrig {
 	}
 	r := &vrig{store: store, router: newRecordingRouter(t, c.upstreams...), logs: newLogSink()}
 	cfg := proxy.Config{
-		Store:   store,
-		Router:  r.router,
-		Private: c.private,
-		Client:  upstream.New(upstream.Config{ConnectTimeout: time.Second, FirstByteTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second}),
-		Logger:  slog.New(r.logs),
+		Store:         store,
+		Router:        r.router,
+		Private:       c.private,
+		Shared:        c.shared,
+		SharedPrivate: c.sharedPrivate,
+		Client:        upstream.New(upstream.Config{ConnectTimeout: time.Second, FirstByteTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second}),
+		Logger:        slog.New(r.logs),
 	}
 	if c.privateUpstreams != nil {
 		r.private = newRecordingRouter(t, c.privateUpstreams...)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/gofailover/gofailover/cache/shared"
 	"github.com/gofailover/gofailover/health"
 	"github.com/gofailover/gofailover/health/alert"
 	"github.com/gofailover/gofailover/proxy/checksum"
@@ -41,6 +42,10 @@ type Config struct {
 	SumDB                  string        `env:"SUMDB" usage:"checksum database every public .mod and .zip is verified against, as in GOSUMDB: name, name+key, \"name+key url\" or off (default: the go command's GOSUMDB)"`
 	Private                string        `env:"PRIVATE" usage:"comma-separated module path patterns (GOPRIVATE syntax) never verified nor sent to public upstreams (default: the go command's GOPRIVATE and GONOSUMDB)"`
 	PrivateUpstreams       []string      `env:"PRIVATE_UPSTREAMS" usage:"comma-separated upstream proxy URLs for private modules, in preference order (default: none; private modules get 404)"`
+	SharedStore            string        `env:"SHARED_STORE" usage:"object store shared by a fleet of replicas, a second tier under the local cache: s3://BUCKET[/PREFIX]?endpoint=URL&region=REGION (endpoint optional for AWS; path-style addressing with an endpoint unless use_path_style=false); credentials come from the AWS chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the shared config and credentials files, instance roles (default: none)"`
+	SharedPrivate          onOff         `env:"SHARED_PRIVATE" envDefault:"off" usage:"on: private modules go to the shared store too, under their own prefix (they may be secret)"`
+	SharedTimeout          time.Duration `env:"SHARED_TIMEOUT" envDefault:"2s" usage:"how long a call to the shared store may wait for its answer to start, and a body for its next byte five times as long; past it the replica goes on without the store"`
+	SharedRedirectSize     byteSize      `env:"SHARED_REDIRECT_SIZE" envDefault:"0" usage:"zips at least this large are answered, once the shared store's copy is known to be verified, with a redirect to a presigned URL of it, so that their bytes flow from the store (0: off)"`
 	MutableTTL             time.Duration `env:"MUTABLE_TTL" envDefault:"1m" usage:"how long @v/list, @latest, version queries and /sumdb/*/latest stay fresh"`
 	ConnectTimeout         time.Duration `env:"CONNECT_TIMEOUT" envDefault:"5s" usage:"timeout for connecting to an upstream (TCP and TLS)"`
 	FirstByteTimeout       time.Duration `env:"FIRST_BYTE_TIMEOUT" envDefault:"30s" usage:"timeout for an upstream's response header"`
@@ -87,6 +92,8 @@ type Config struct {
 	// droppedUpstreams are the entries of GOFAILOVER_UPSTREAMS that name no
 	// mirror, dropped by validate: direct, off, and this server.
 	droppedUpstreams []string
+	// sharedStore is SharedStore parsed by validate; nil means none.
+	sharedStore *shared.Location
 	// passThroughSumDB is, when sumDB is nil, the name of the go command's
 	// own checksum database, whose /sumdb/ paths are passed through
 	// unverified.
@@ -227,6 +234,7 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 		positive("HEDGE_FLOOR", c.HedgeFloor),
 		positive("HEDGE_CEILING", c.HedgeCeiling),
 		positive("PROBE_TIMEOUT", c.ProbeTimeout),
+		positive("SHARED_TIMEOUT", c.SharedTimeout),
 		positive("UPSTREAM_MAX_CONCURRENCY", c.UpstreamMaxConcurrency),
 		positive("BREAKER_FAILURES", c.BreakerFailures),
 		positive("BREAKER_MIN_SAMPLES", c.BreakerMinSamples),
@@ -296,6 +304,16 @@ func (c *Config) validate(goEnv goEnvFunc) error {
 	}
 	if c.BreakerMaxBackoff < c.BreakerBackoff {
 		return configErrorf("%sBREAKER_MAX_BACKOFF: %v is shorter than %sBREAKER_BACKOFF (%v)", envPrefix, c.BreakerMaxBackoff, envPrefix, c.BreakerBackoff)
+	}
+	if c.SharedStore != "" {
+		loc, err := shared.ParseURL(c.SharedStore)
+		if err != nil {
+			return configErrorf("%sSHARED_STORE: %v", envPrefix, err)
+		}
+		c.sharedStore = &loc
+	}
+	if c.SharedRedirectSize > 0 && c.sharedStore == nil {
+		return configErrorf("%sSHARED_REDIRECT_SIZE: set, but %sSHARED_STORE is not", envPrefix, envPrefix)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return configErrorf("%sLOG_FORMAT: must be text or json, got %q", envPrefix, c.LogFormat)

@@ -19,6 +19,7 @@ import (
 	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/clientlimit"
 	"github.com/gofailover/gofailover/proxy/metrics"
+	"github.com/gofailover/gofailover/proxy/sharedtier"
 	"github.com/gofailover/gofailover/proxy/statuspage"
 	"github.com/gofailover/gofailover/proxy/upstream"
 )
@@ -59,7 +60,9 @@ type server struct {
 	listener *clientlimit.Listener
 	http     *http.Server
 	handler  *proxy.Handler
-	pools    pools
+	// shared is the shared store's tier; nil without one.
+	shared *sharedtier.Tier
+	pools  pools
 	// probers probe the public upstreams, and the private ones when a
 	// private probe module is set, in the background; none when off.
 	probers []*health.Prober
@@ -125,6 +128,11 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the cache in %s: %w", cfg.CacheDir, err)
 	}
+	tier, err := openSharedTier(cfg, store, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	ln, err := listenClients(cfg, log)
 	if err != nil {
 		store.Close()
@@ -152,6 +160,10 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		HedgeBudget:   cfg.hedgeBudget(),
 		HedgeBurst:    cfg.hedgeBurst(),
 		Logger:        log.With("component", "proxy"),
+
+		Shared:             tier,
+		SharedPrivate:      bool(cfg.SharedPrivate),
+		SharedRedirectSize: int64(cfg.SharedRedirectSize),
 	})
 	s := &server{
 		cfg:      cfg,
@@ -166,6 +178,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
 		handler:     handler,
+		shared:      tier,
 		pools:       pools{public: pool, private: privatePool},
 		probers:     probers,
 		history:     history.New(history.Config{Store: historyStore{store}, Logger: log.With("component", "history")}),
@@ -270,16 +283,23 @@ func (s *server) run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(s.listener) }()
 	bgCtx, stopBackground := context.WithCancel(context.Background())
+	if s.shared != nil {
+		// Its uploads outlive the background loops: they drain below.
+		s.shared.Start(context.Background())
+	}
 	var background sync.WaitGroup
 	s.runBackground(bgCtx, &background)
 
 	var err error
+	var shutdownBy time.Time
 	select {
 	case err = <-serveErr:
 		err = fmt.Errorf("serving on %s: %w", s.listener.Addr(), err)
+		shutdownBy = time.Now().Add(s.cfg.ShutdownTimeout)
 	case <-ctx.Done():
 		s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout)
-		drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		shutdownBy = time.Now().Add(s.cfg.ShutdownTimeout)
+		drainCtx, cancel := context.WithDeadline(context.Background(), shutdownBy)
 		if derr := s.http.Shutdown(drainCtx); derr != nil {
 			s.log.Warn("drain incomplete; closing remaining connections", "err", derr)
 			s.http.Close()
@@ -292,6 +312,13 @@ func (s *server) run(ctx context.Context) error {
 	background.Wait()
 	s.cancelFetch()
 	s.handler.Wait()
+	if s.shared != nil {
+		// Uploads read from the store: they drain, within what is left
+		// of the shutdown timeout, before it closes.
+		drainCtx, cancel := context.WithDeadline(context.Background(), shutdownBy)
+		s.shared.Close(drainCtx)
+		cancel()
+	}
 	if cerr := s.store.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("closing the cache: %w", cerr)
 	}
