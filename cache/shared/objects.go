@@ -2,6 +2,7 @@ package shared
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/url"
@@ -93,16 +94,26 @@ func (s *Store) Put(ctx context.Context, path string, body io.Reader, size int64
 	if size < 0 || size > maxSinglePut {
 		return s.fail("put", key, fmt.Errorf("size %d: an object is written in one PUT, of 0 to 5 GiB", size))
 	}
+	// No streaming signature: over plain http minio-go would send the body
+	// in aws-chunked encoding, and stores such as versitygw keep that
+	// Content-Encoding and send it back to whoever reads the object (a
+	// client redirected to a presigned URL would try to decode the zip).
+	// The payload is signed with its SHA-256 from m instead, when known,
+	// which the store checks: bytes that do not hash to their metadata
+	// are refused.
 	opts := minio.PutObjectOptions{
-		UserMetadata:     m.encode(),
-		ContentType:      "application/octet-stream",
-		DisableMultipart: true,
-		PartSize:         maxSinglePut,
+		UserMetadata:         m.encode(),
+		ContentType:          "application/octet-stream",
+		DisableContentSha256: true,
 	}
 	if ifAbsent {
 		opts.SetMatchETagExcept("*")
 	}
-	if _, err := s.client.PutObject(ctx, s.loc.Bucket, key, body, size, opts); err != nil {
+	sha256Hex := ""
+	if m.SHA256 != ([32]byte{}) {
+		sha256Hex = hex.EncodeToString(m.SHA256[:])
+	}
+	if _, err := s.core.PutObject(ctx, s.loc.Bucket, key, body, size, "", sha256Hex, opts); err != nil {
 		if ifAbsent && isPreconditionFailed(err) {
 			return s.fail("put", key, ErrExists)
 		}

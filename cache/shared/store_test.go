@@ -197,6 +197,46 @@ func TestPresignGet(t *testing.T) {
 	}
 }
 
+// TestPutStoresPlainBytes: an object is stored as its bytes, without the
+// aws-chunked Content-Encoding of a streaming-signed upload over plain
+// http, so that a presigned GET (where clients are redirected) answers
+// exactly the bytes with no encoding to undo; and the store refuses bytes
+// that do not hash to the SHA-256 in their metadata.
+func TestPutStoresPlainBytes(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	const path = "/m/@v/v1.0.0.zip"
+	body := bytes.Repeat([]byte("zip bytes "), 10000)
+	if err := st.Put(ctx, path, bytes.NewReader(body), int64(len(body)), shared.Meta{SHA256: sha256.Sum256(body)}, true); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	u, err := st.PresignGet(ctx, path, time.Minute)
+	if err != nil {
+		t.Fatalf("PresignGet: %v", err)
+	}
+	resp, err := http.Get(u.String())
+	if err != nil {
+		t.Fatalf("GET of the presigned URL: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(b, body) {
+		t.Errorf("GET of the presigned URL: %s, %d bytes, want %d", resp.Status, len(b), len(body))
+	}
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" {
+		t.Errorf("GET of the presigned URL: Content-Encoding %q, want none", ce)
+	}
+
+	const lying = "/m/@v/v1.0.1.zip"
+	err = st.Put(ctx, lying, bytes.NewReader(body), int64(len(body)), shared.Meta{SHA256: sha256.Sum256([]byte("other"))}, true)
+	if err == nil {
+		t.Fatal("Put of bytes that do not match their SHA-256 succeeded")
+	}
+	if _, err := st.Stat(ctx, lying); !errors.Is(err, shared.ErrNotFound) {
+		t.Errorf("after a refused Put: Stat = %v, want ErrNotFound", err)
+	}
+}
+
 func TestStoppedServer(t *testing.T) {
 	srv, st := openStore(t)
 	ctx := context.Background()
