@@ -1,7 +1,8 @@
 // Package metrics exports gofailover's state to Prometheus, in a registry
 // of its own: the handler's request counts, what every upstream request
 // and probe showed, each upstream's health as the pool sees it, the cache's
-// size, the client connections, and the Go runtime and process.
+// size, the client connections, the shared object store's health and
+// counts when there is one, and the Go runtime and process.
 //
 // Nothing here sits on the serving path. The handler and the cache keep
 // atomic counters, and the pools their health state, which a Collector
@@ -46,6 +47,10 @@ type Sources struct {
 	FiringAlerts func() map[string]int
 	// Connections gives the client connections' counts.
 	Connections interface{ Stats() clientlimit.Stats }
+	// Shared is the shared object store's tier; nil (a nil interface,
+	// not a nil *sharedtier.Tier) when there is none, and then no
+	// gofailover_shared_store_* metric is exported.
+	Shared SharedStore
 }
 
 // NewRegistry returns a registry with every gofailover metric, the
@@ -63,6 +68,9 @@ func NewRegistry(src Sources) *prometheus.Registry {
 	)
 	if src.Connections != nil {
 		reg.MustRegister(newConnCollector(src.Connections))
+	}
+	if src.Shared != nil {
+		reg.MustRegister(newSharedCollector(src.Shared))
 	}
 	for _, p := range src.Pools {
 		obs := NewUpstreamObserver(p.Name, p.Pool.Upstreams()...)
