@@ -151,6 +151,7 @@ const readPageFacts = `(() => {
 func TestStatusPageInBrowser(t *testing.T) {
 	browser := findBrowser(t)
 	rep := sampleReport()
+	rep.SharedStore = sampleShared(rep.GeneratedAt) // its section must fit a phone too
 	srv := httptest.NewServer(Handler(SourceFunc(func(context.Context) (Report, error) { return rep, nil }),
 		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
 	defer srv.Close()

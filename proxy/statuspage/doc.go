@@ -1,5 +1,6 @@
 // Package statuspage owns gofailover's status page: what the server shows
-// people about its upstream mirrors, alerts and cache, and how it shows it.
+// people about its upstream mirrors, alerts, cache and shared store, and how
+// it shows it.
 //
 // The page answers at a glance which mirror is sick, since when, how badly,
 // and whether anyone got hurt. It is one server-rendered HTML document with
@@ -64,7 +65,19 @@
 //	    "summary": "mirror-b fails most requests"
 //	  }],
 //	  "cache": {"entries": 18234, "bytes": 1288490188, "hits": 90210, "misses": 7711, "stale": 12, "hit_ratio": 0.92},
-//	  "clients": {"requests": 98000, "failed": 3} // left out when not known
+//	  "clients": {"requests": 98000, "failed": 3}, // left out when not known
+//	  "shared_store": {                         // left out when no shared store is configured
+//	    "name": "s3://go-cache/fleet",            // URL without credentials
+//	    "state": "open",                          // as an upstream's; open, half-open, quarantined: down
+//	    "since": "2026-03-10T11:59:00Z", "episode_since": "2026-03-10T11:47:00Z", "until": "…",
+//	    "samples": 12, "p50_seconds": 0.012, "p95_seconds": 0.04, "p99_seconds": 0.09,
+//	    "error_rate": 0.5, "consecutive_failures": 4,
+//	    "last_error": "connection refused", "last_error_at": "2026-03-10T11:59:40Z",
+//	    "hits": 5120, "misses": 830, "errors": 14, "bypassed": 210, // bypassed: not asked while down
+//	    "bytes_read": 73400320, "bytes_written": 1048576,
+//	    "uploads": {"uploaded": 800, "present": 25, "failed": 2, "dropped": 0, "queue": 3},
+//	    "corrupt_objects": 0                    // failed the checks: deleted, never served
+//	  }
 //	}
 //
 // A number that JSON cannot hold (NaN, infinity) is served as 0, and the

@@ -205,6 +205,17 @@ table.stack tr.trouble{border-left:5px solid var(--trouble,#e8a200)}
 {{- end}}
 </section>
 
+{{- with .Shared}}
+<section id="shared-store" data-state="{{.State}}">
+<h2>Shared store</h2>
+<div class="panel"><dl>
+<dt>Store</dt><dd>{{url .Name}}</dd>
+<dt>State</dt><dd><span class="badge {{.StateClass}}">{{.State}}</span> <span title="{{.EpisodeFull}}">{{.Episode}}</span></dd>
+{{- range .Facts}}<dt>{{.Label}}</dt><dd>{{.Value}}</dd>{{end -}}
+</dl></div>
+</section>
+{{- end}}
+
 <section id="availability">
 <h2>Availability</h2>
 <ul class="legend" aria-label="Slot colours">

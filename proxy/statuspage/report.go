@@ -29,6 +29,9 @@ type Report struct {
 	Cache CacheStats `json:"cache"`
 	// Clients counts the answers given to clients; nil when not known.
 	Clients *ClientStats `json:"clients,omitempty"`
+	// SharedStore is the shared object store the replicas share; nil
+	// (absent from the JSON) when none is configured.
+	SharedStore *SharedStore `json:"shared_store,omitempty"`
 }
 
 // Verification is whether the server verifies what it serves against a

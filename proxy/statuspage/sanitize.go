@@ -57,6 +57,7 @@ func sanitized(r Report) Report {
 		c := *r.Clients
 		r.Clients = &c
 	}
+	r.SharedStore = sanitizedShared(r.SharedStore)
 	return r
 }
 

@@ -11,7 +11,8 @@ import (
 
 // WriteText writes r for a terminal: a line about the server, the upstream
 // table in aligned columns (a * marks the preferred upstream), the firing
-// and pending alerts, and a line about the cache. Control characters in
+// and pending alerts, a line about the cache, and one about the shared
+// store when there is one. Control characters in
 // the report's text are replaced, so a report cannot drive the terminal.
 func WriteText(w io.Writer, r Report) error {
 	r = sanitized(r)
@@ -95,6 +96,7 @@ func WriteText(w io.Writer, r Report) error {
 	if c.ReadOnly != "" {
 		fmt.Fprintf(&b, "Cache: %s\n", termSafe(readOnlyText(c)))
 	}
+	b.WriteString(sharedText(r.SharedStore, now))
 	if cl := r.Clients; cl != nil {
 		fmt.Fprintf(&b, "Clients: %s of %s requests failed since start\n", formatCount(cl.Failed), formatCount(cl.Requests))
 	}

@@ -32,6 +32,8 @@ type pageView struct {
 	Alerts       []alertRow
 	Cache        []fact
 	Server       []fact
+	// Shared is the Shared store section; nil without a shared store.
+	Shared *sharedView
 }
 
 // verdictView is the page's one-sentence answer: is anything wrong?
@@ -185,6 +187,7 @@ func newPageView(r Report) pageView {
 	}
 	v.Cache = append(v.Cache, upkeepFacts(r.Cache, now)...)
 	v.Cache = append(v.Cache, spaceFacts(r.Cache)...)
+	v.Shared = newSharedView(r.SharedStore, now)
 	v.Server = []fact{
 		{"Version", v.Version},
 		{"Started", v.Started},
@@ -313,6 +316,7 @@ func verdict(r Report) verdictView {
 		v.Details = append(v.Details, d)
 	}
 	spaceVerdict(r.Cache, &v)
+	sharedVerdict(r, &v)
 	switch {
 	case hurt:
 		v.Details = append(v.Details, fmt.Sprintf("%s of %s client requests failed since start", formatCount(r.Clients.Failed), formatCount(r.Clients.Requests)))
