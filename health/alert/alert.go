@@ -12,6 +12,7 @@ const (
 	ErrorRateHigh       Rule = "error_rate_high"
 	UpstreamQuarantined Rule = "upstream_quarantined"
 	AllUpstreamsDown    Rule = "all_upstreams_down"
+	SharedStoreDown     Rule = "shared_store_down"
 )
 
 // Severity says how urgent an alert is, P0 being the most urgent.
@@ -44,7 +45,8 @@ type Alert struct {
 	// Rule is the rule that holds, or held.
 	Rule Rule
 	// Upstream is the upstream's Name, or empty for a rule about the whole
-	// pool (all_upstreams_down).
+	// pool (all_upstreams_down); for shared_store_down, the shared store's
+	// name.
 	Upstream string
 	// Severity is how urgent it is.
 	Severity Severity

@@ -179,7 +179,10 @@ func (m *Alertmanager) amAlert(a Alert, endsAt time.Time) AMAlert {
 		"severity":  string(a.Severity),
 		"instance":  m.cfg.Instance,
 	}
-	if a.Upstream != "" {
+	switch {
+	case a.Rule == SharedStoreDown:
+		labels["store"] = a.Upstream
+	case a.Upstream != "":
 		labels["upstream"] = a.Upstream
 	}
 	desc := fmt.Sprintf("gofailover %s: %s (%s) since %s; value %g, threshold %g.",

@@ -63,6 +63,12 @@
 //     so gofailover serves from its cache only. One alert for the pool, with
 //     Upstream empty; Value is the number of upstreams down, Threshold the
 //     number of upstreams.
+//   - shared_store_down: the shared object store the replicas share
+//     (WithSharedStore) is down: its breaker is open, half-open or
+//     quarantined, so each replica goes on alone, from its own cache and
+//     the upstreams. One alert, with Upstream the store's name (the label
+//     store, not upstream, in Alertmanager); Value 1, Threshold 1. The store
+//     counts in no other rule.
 //
 // The rules are independent: an upstream that is down usually has a high
 // error rate as well, and both fire.
@@ -73,7 +79,8 @@
 //   - P1: upstream_down, latency_high or error_rate_high of the preferred
 //     upstream (Rank 0); upstream_quarantined of any upstream.
 //   - P2: upstream_down, latency_high or error_rate_high of another
-//     upstream.
+//     upstream; shared_store_down (nobody is failing: each replica
+//     serves from its own cache and the upstreams).
 //
 // # Notifications
 //

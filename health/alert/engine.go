@@ -19,6 +19,9 @@ type Engine struct {
 	notify Notifier
 	log    *slog.Logger
 
+	// shared gives the shared store's health; nil when there is none.
+	shared Source
+
 	mu        sync.Mutex
 	active    map[key]*Alert       // pending and firing alerts
 	resolved  map[key]Alert        // the latest resolved alert of each key
@@ -27,12 +30,13 @@ type Engine struct {
 
 // NewEngine returns an Engine with cfg, whose zero fields take their
 // defaults. Firing and resolved transitions go to notify, which may be
-// nil; log receives every transition, and nil discards them.
-func NewEngine(cfg Config, notify Notifier, log *slog.Logger) *Engine {
+// nil; log receives every transition, and nil discards them. opts add
+// what the Engine watches besides the pools, such as WithSharedStore.
+func NewEngine(cfg Config, notify Notifier, log *slog.Logger, opts ...Option) *Engine {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{
+	e := &Engine{
 		cfg:       cfg.withDefaults(),
 		notify:    notify,
 		log:       log,
@@ -40,6 +44,10 @@ func NewEngine(cfg Config, notify Notifier, log *slog.Logger) *Engine {
 		resolved:  make(map[key]Alert),
 		baselines: make(map[string]*baseline),
 	}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
 }
 
 // Evaluate applies every rule to statuses, the health of every upstream at
@@ -49,6 +57,10 @@ func NewEngine(cfg Config, notify Notifier, log *slog.Logger) *Engine {
 //
 // An alert about an upstream missing from statuses is judged as if its
 // condition had cleared, and the upstream's latency baseline is forgotten.
+//
+// With a shared store (WithSharedStore), its health is read now, from its
+// Source, and judged by shared_store_down alone: the store is no upstream,
+// and counts in no other rule.
 func (e *Engine) Evaluate(now time.Time, statuses []health.Status) []Transition {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -75,6 +87,11 @@ func (e *Engine) Evaluate(now time.Time, statuses []health.Status) []Transition 
 		judge(judgeQuarantined(s))
 	}
 	judge(judgePool(statuses))
+	if e.shared != nil {
+		if snap := e.shared.Snapshot(); len(snap) > 0 && snap[0].Upstream != nil {
+			judge(judgeSharedDown(snap[0]))
+		}
+	}
 
 	var gone []key
 	for k := range e.active {

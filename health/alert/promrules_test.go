@@ -55,6 +55,7 @@ func TestPrometheusRulesCoverBuiltins(t *testing.T) {
 		UpstreamQuarantined: "GofailoverUpstreamQuarantined",
 		ErrorRateHigh:       "GofailoverUpstreamErrorRate",
 		LatencyHigh:         "GofailoverUpstreamSlow",
+		SharedStoreDown:     "GofailoverSharedStoreDown",
 	} {
 		if !strings.Contains(rules, "- alert: "+alert+"\n") || !strings.Contains(rules, "# "+string(rule)+":") {
 			t.Errorf("no %s rule standing for %s", alert, rule)
