@@ -182,7 +182,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		pools:       pools{public: pool, private: privatePool},
 		probers:     probers,
 		history:     history.New(history.Config{Store: historyStore{store}, Logger: log.With("component", "history")}),
-		alerts:      alert.NewEngine(cfg.alertConfig(), notify, log.With("component", "alert")),
+		alerts:      alert.NewEngine(cfg.alertConfig(), notify, log.With("component", "alert"), alert.WithSharedStore(sharedHealth(tier))),
 		webhook:     webhook,
 		fetchCtx:    fetchCtx,
 		cancelFetch: cancelFetch,
@@ -198,6 +198,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		Store:        store,
 		FiringAlerts: s.firingAlerts,
 		Connections:  ln,
+		Shared:       sharedSource(tier),
 	})
 	reg.MustRegister(metrics.NewEpisodeCollector(metricPools))
 	s.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
@@ -211,6 +212,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		window:  cfg.HealthWindow,
 		now:     time.Now,
 		version: buildVersion(),
+		shared:  sharedSource(tier),
 	}
 	if cfg.sumDB != nil {
 		src.sumDB = cfg.sumDB.Name

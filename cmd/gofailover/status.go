@@ -41,14 +41,16 @@ func addStatusFlags(fs *flag.FlagSet) *statusOptions {
 // Exit statuses of the status command, once it has read the status.
 const (
 	exitStatusHealthy  = exitOK     // every upstream is healthy
-	exitStatusDegraded = exitFailed // an upstream is not healthy
+	exitStatusDegraded = exitFailed // an upstream is not healthy, or the shared store is down
 	exitStatusP0       = 2          // a P0 alert is firing
 )
 
 // statusExit is the exit status that rep calls for: exitStatusP0 while a
 // P0 alert fires, else exitStatusDegraded when an upstream is anything but
-// healthy (degraded, open, half-open, quarantined), else
-// exitStatusHealthy.
+// healthy (degraded, open, half-open, quarantined) or the shared store is
+// down (open, half-open, quarantined: the replica goes on alone), else
+// exitStatusHealthy. A shared store that is merely degraded still serves,
+// and changes nothing.
 func statusExit(rep statuspage.Report) int {
 	for _, a := range rep.Alerts {
 		if a.Severity == "P0" && a.State == "firing" {
@@ -60,6 +62,9 @@ func statusExit(rep statuspage.Report) int {
 			return exitStatusDegraded
 		}
 	}
+	if s := rep.SharedStore; s != nil && (s.State == "open" || s.State == "half-open" || s.State == "quarantined") {
+		return exitStatusDegraded
+	}
 	return exitStatusHealthy
 }
 
@@ -69,10 +74,11 @@ type statusDoer interface {
 }
 
 // status reads /status.json from the server at the listen address, or at
-// o.url, and prints the upstream table, the firing and pending alerts and
-// the cache, or with o.raw the JSON itself. Once it has read the status it
-// returns statusExit's verdict on it: 0 when every upstream is healthy, 1
-// when one is not, 2 while a P0 alert fires. It returns 1 when the server
+// o.url, and prints the upstream table, the firing and pending alerts, the
+// cache and the shared store, or with o.raw the JSON itself. Once it has
+// read the status it returns statusExit's verdict on it: 0 when every
+// upstream is healthy, 1 when one is not or the shared store is down, 2
+// while a P0 alert fires. It returns 1 when the server
 // could not be reached or answered anything but 200 and a report, and 2
 // for a bad --url; each failure is one line on stderr.
 func status(ctx context.Context, cfg *Config, o *statusOptions, client statusDoer, stdout, stderr io.Writer) int {

@@ -11,6 +11,7 @@ import (
 	"github.com/gofailover/gofailover/health/alert"
 	"github.com/gofailover/gofailover/health/history"
 	"github.com/gofailover/gofailover/proxy"
+	"github.com/gofailover/gofailover/proxy/metrics"
 	"github.com/gofailover/gofailover/proxy/statuspage"
 )
 
@@ -26,6 +27,8 @@ type statusSource struct {
 	window  time.Duration // the health window, for traffic shares
 	now     func() time.Time
 	version string
+	// shared is the shared store's tier; nil when there is none.
+	shared metrics.SharedStore
 }
 
 // plotSpan is a time range the page plots, ending now.
@@ -63,8 +66,14 @@ func (s *statusSource) Report(context.Context) (statuspage.Report, error) {
 	for _, pr := range plotSpans() {
 		r.Ranges = append(r.Ranges, s.plotRange(pr.name, names, now.Add(-pr.span), now))
 	}
+	var shared *health.Status
+	if s.shared != nil {
+		st := s.shared.Stats()
+		r.SharedStore = sharedStoreRow(s.shared.Name(), st)
+		shared = &st.Health
+	}
 	for _, a := range s.alerts.Alerts(now) {
-		r.Alerts = append(r.Alerts, episodeAlert(alertRow(a), a, snap))
+		r.Alerts = append(r.Alerts, episodeAlert(alertRow(a), a, snap, shared))
 	}
 	return r, nil
 }
@@ -194,15 +203,21 @@ func alertRow(a alert.Alert) statuspage.Alert {
 // episodeAlert dates row, the page's row for a, from the outage it is
 // about, so that the alert and the upstreams' episodes agree: an active
 // upstream_down began at the first failure of its upstream's outage
-// (health.Status.EpisodeSince), and an active all_upstreams_down when the
-// last of the upstreams went down. Other alerts, and alerts whose outage
-// the snapshot does not show, are left as they are.
-func episodeAlert(row statuspage.Alert, a alert.Alert, snap []health.Status) statuspage.Alert {
+// (health.Status.EpisodeSince), an active shared_store_down at the first
+// failure of the store's, and an active all_upstreams_down when the last
+// of the upstreams went down. Other alerts, and alerts whose outage the
+// snapshot does not show, are left as they are. snap is the upstreams'
+// health, shared the shared store's (nil without one).
+func episodeAlert(row statuspage.Alert, a alert.Alert, snap []health.Status, shared *health.Status) statuspage.Alert {
 	if a.State != alert.Pending && a.State != alert.Firing {
 		return row
 	}
 	var since time.Time
 	switch a.Rule {
+	case alert.SharedStoreDown:
+		if shared != nil && shared.Upstream != nil && shared.Upstream.Name == a.Upstream && shared.State.Down() {
+			since = shared.EpisodeSince
+		}
 	case alert.UpstreamDown:
 		for _, st := range snap {
 			if st.Upstream.Name == a.Upstream && st.State.Down() {
