@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/module"
+
+	"github.com/gofailover/gofailover/cache/shared"
+	"github.com/gofailover/gofailover/cache/shared/sharedtest"
+	"github.com/gofailover/gofailover/proxy/mirrortest"
+)
+
+// fleetBucket is the bucket the replicas of a test share.
+const fleetBucket = "fleet"
+
+// startSharedStore runs a real versitygw for the test and puts its
+// credentials where the AWS chain finds them: the environment (of this
+// process, for in-process servers; Env gives them to child processes).
+func startSharedStore(t *testing.T) *sharedtest.Server {
+	t.Helper()
+	srv := sharedtest.Start(t, nil)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return srv
+}
+
+// TestGoCommandFleetSharesOneStore: replica A downloads the module set
+// cold for the real go command and stops gracefully; replica B, with an
+// empty cache and its only mirror failing every request, serves the
+// whole set from the shared store, and the go command verifies every
+// module against the checksum database through B. B's mirror saw no
+// request.
+func TestGoCommandFleetSharesOneStore(t *testing.T) {
+	srv := startSharedStore(t)
+	mods, db := fixtures(t)
+	mirror := mirrortest.NewMirror(db, mods...)
+	defer mirror.Close()
+	store := "GOFAILOVER_SHARED_STORE=" + srv.URL(fleetBucket, "")
+	t.Run("replica A, cold", func(t *testing.T) {
+		goDownloadAndGet(t, startServer(t, t.TempDir(), db, []string{mirror.URL()}, store), db, mods)
+	}) // A stops gracefully here: its uploads drain
+
+	sick := mirrortest.NewMirror(db, mods...)
+	defer sick.Close()
+	sick.SetFault(mirrortest.Status(http.StatusServiceUnavailable))
+	t.Run("replica B, every mirror failing", func(t *testing.T) {
+		goDownloadAndGet(t, startServer(t, t.TempDir(), db, []string{sick.URL()}, store, "GOFAILOVER_PROBE_INTERVAL=0"), db, mods)
+	})
+	// Nothing of the set: none of its modules' files, lookups or tiles.
+	// (Answers that can change, and "not found" answers, B asks of its
+	// mirrors first: the store's copies stand in only when none answers.)
+	var set []string
+	for _, m := range mods {
+		esc, _ := module.EscapePath(m.Path)
+		set = append(set, "/"+esc+"/@v/"+m.Version+".", "/sumdb/sumdb.test/lookup/"+esc+"@"+m.Version)
+	}
+	for _, r := range sick.Requests() {
+		for _, prefix := range set {
+			if strings.HasPrefix(r, prefix) || strings.Contains(r, "/tile/") {
+				t.Errorf("replica B asked its mirror for %s", r)
+			}
+		}
+	}
+}
+
+// TestProcessKilledMidUploadLeavesNoPartialObject: a replica SIGKILLed
+// while it uploads a large zip to the shared store leaves no object under
+// the zip's key, or the whole zip: never part of one; and another replica
+// serves the honest zip, from the store or its mirror. The replica reaches
+// the store through a relay that slows uploads down and counts their
+// bytes, so that every kill lands mid-upload, at a different point.
+func TestProcessKilledMidUploadLeavesNoPartialObject(t *testing.T) {
+	srv := startSharedStore(t)
+	relay := newUploadRelay(t, strings.TrimPrefix(srv.Endpoint, "http://"))
+	mirror := mirrortest.NewMirror(nil)
+	defer mirror.Close()
+	raw, err := shared.Open(context.Background(), srv.Config(fleetBucket, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaRelay := "GOFAILOVER_SHARED_STORE=s3://" + fleetBucket + "?endpoint=http://" + relay.addr + "&region=" + sharedtest.Region
+	for round, killAt := range []int64{1 << 20, 8 << 20, 20 << 20} {
+		m, err := mirrortest.SyntheticModule(fmt.Sprintf("example.com/big%d", round), "v1.0.0", 24<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mirror.Add(m)
+		path := "/" + m.Path + "/@v/v1.0.0.zip"
+		want := sha256.Sum256(m.Zip)
+
+		p := startProcess(t, append(srv.Env(), viaRelay, "GOFAILOVER_UPSTREAMS="+mirror.URL(), "GOFAILOVER_CACHE_DIR="+t.TempDir())...)
+		if p.url == "" {
+			t.Fatalf("round %d: did not start:\n%s", round, p.stderr.String())
+		}
+		if code, body := httpGet(t, p.url+path); code != http.StatusOK || sha256.Sum256(body) != want {
+			t.Fatalf("round %d: the replica answered %d, %d bytes", round, code, len(body))
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for relay.largest.Load() < killAt && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		p.wait(t)
+		sent := relay.largest.Swap(0)
+		if sent < killAt || sent >= int64(len(m.Zip)) {
+			t.Fatalf("round %d: killed after %d bytes of the %d-byte upload had gone out, want %d to the end", round, sent, len(m.Zip), killAt)
+		}
+
+		// The store holds nothing under the key: the upload was cut.
+		if _, err := raw.Stat(context.Background(), path); !errors.Is(err, shared.ErrNotFound) {
+			t.Fatalf("round %d: killed %d bytes into the upload, the store has %s: %v", round, sent, path, err)
+		}
+		// Another replica serves the honest zip.
+		other := startServer(t, t.TempDir(), nil, []string{mirror.URL()}, "GOFAILOVER_SHARED_STORE="+srv.URL(fleetBucket, ""))
+		if code, body := httpGet(t, other+path); code != http.StatusOK || sha256.Sum256(body) != want {
+			t.Fatalf("round %d: another replica answered %d, %d bytes", round, code, len(body))
+		}
+		t.Logf("round %d: killed %d bytes into the upload: no object; another replica served the honest zip", round, sent)
+	}
+}
+
+// uploadRelay forwards connections to a store, passing what clients send
+// at most uploadRelayRate bytes per second, and notes the most bytes any
+// one connection has sent.
+type uploadRelay struct {
+	addr    string
+	largest atomic.Int64
+}
+
+// uploadRelayRate is how fast a relayed upload goes.
+const uploadRelayRate = 16 << 20
+
+func newUploadRelay(t *testing.T, target string) *uploadRelay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &uploadRelay{addr: ln.Addr().String()}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() { r.relay(c, target) })
+		}
+	})
+	return r
+}
+
+// relay forwards one connection.
+func (r *uploadRelay) relay(c net.Conn, target string) {
+	defer c.Close()
+	s, err := net.Dial("tcp", target)
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	go func() {
+		io.Copy(c, s)
+		c.Close()
+	}()
+	buf := make([]byte, 64<<10)
+	var sent int64
+	start := time.Now()
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := s.Write(buf[:n]); werr != nil {
+				return
+			}
+			sent += int64(n)
+			for old := r.largest.Load(); sent > old && !r.largest.CompareAndSwap(old, sent); old = r.largest.Load() {
+			}
+			if ahead := time.Duration(sent)*time.Second/uploadRelayRate - time.Since(start); ahead > 0 {
+				time.Sleep(ahead)
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
