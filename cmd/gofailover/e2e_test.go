@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,14 @@ func startServer(t testing.TB, cacheDir string, db *mirrortest.SumDB, upstreams 
 
 // launchServer is startServer returning the server itself.
 func launchServer(t testing.TB, cacheDir string, db *mirrortest.SumDB, upstreams []string, env ...string) *server {
+	t.Helper()
+	srv, _ := launchStoppable(t, cacheDir, db, upstreams, env...)
+	return srv
+}
+
+// launchStoppable is launchServer returning as well a function that stops
+// the server gracefully (as SIGTERM does) before the test ends.
+func launchStoppable(t testing.TB, cacheDir string, db *mirrortest.SumDB, upstreams []string, env ...string) (*server, func()) {
 	t.Helper()
 	sumdb := "off"
 	if db != nil {
@@ -72,13 +81,17 @@ func launchServer(t testing.TB, cacheDir string, db *mirrortest.SumDB, upstreams
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
-	return srv
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return srv, stop
 }
 
 // url returns the server's base URL.

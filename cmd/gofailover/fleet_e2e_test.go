@@ -28,7 +28,7 @@ const fleetBucket = "fleet"
 // startSharedStore runs a real versitygw for the test and puts its
 // credentials where the AWS chain finds them: the environment (of this
 // process, for in-process servers; Env gives them to child processes).
-func startSharedStore(t *testing.T) *sharedtest.Server {
+func startSharedStore(t testing.TB) *sharedtest.Server {
 	t.Helper()
 	srv := sharedtest.Start(t, nil)
 	for _, kv := range srv.Env() {
