@@ -13,6 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/gofailover/gofailover/cache"
 	"github.com/gofailover/gofailover/cache/shared"
 	"github.com/gofailover/gofailover/health"
@@ -78,7 +82,7 @@ func (h *Handler) sharedFresh(req *protocol.Request, c *sharedCopy) bool {
 // (the mirrors' honest copy replaces it), counted, and logged at ERROR.
 func (h *Handler) readShared(req *protocol.Request) *sharedCopy {
 	path, ok := h.sharedPath(req)
-	if !ok {
+	if !ok || (req.Kind == protocol.KindSumDB && !h.sharedSumDBReadable(req)) {
 		return nil
 	}
 	ctx := h.base
@@ -126,7 +130,7 @@ func (h *Handler) readShared(req *protocol.Request) *sharedCopy {
 	if err := h.checkSharedCopy(ctx, req, obj.SHA256, c); err != nil {
 		c.discard()
 		var ce *checksum.ContentError
-		if errors.As(err, &ce) || errors.Is(err, errSharedHash) {
+		if errors.As(err, &ce) || errors.Is(err, errSharedHash) || errors.Is(err, errSharedNote) {
 			h.condemnShared(path, err)
 		} else {
 			// Nothing known against the object: it cannot be verified
@@ -162,6 +166,9 @@ func (h *Handler) checkSharedCopy(ctx context.Context, req *protocol.Request, wa
 	if got != want {
 		return fmt.Errorf("%w: metadata says %x, the bytes hash to %x", errSharedHash, want, got)
 	}
+	if req.Kind == protocol.KindSumDB {
+		return h.checkSharedNote(c)
+	}
 	if !h.verifies(req) {
 		return nil
 	}
@@ -173,6 +180,48 @@ func (h *Handler) checkSharedCopy(ctx context.Context, req *protocol.Request, wa
 		return err
 	}
 	c.verified = true
+	return nil
+}
+
+// sharedSumDBReadable reports whether a checksum-database answer that
+// reaches fetch may be read from the shared store: only the signed tree
+// head of the verifier's database, whose signature checkSharedNote checks.
+// The rest of the pass-through (tiles beyond the tree head the verifier
+// holds, other databases' answers) could be checked only by size: a
+// mirror is trusted that far, whoever can write to the bucket is not.
+// (Lookups and the tiles the verifier can check are read from the store
+// through the verifier: see sharedSumSource.)
+func (h *Handler) sharedSumDBReadable(req *protocol.Request) bool {
+	return h.sums != nil && req.SumDB == h.sums.Name() && req.Path == "/sumdb/"+req.SumDB+"/latest"
+}
+
+// errSharedNote reports a tree head in the store that the checksum
+// database did not sign.
+var errSharedNote = errors.New("the object is not a tree head signed by the checksum database")
+
+// checkSharedNote checks that a copy of the database's latest tree head
+// is a tree head the database signed. (An older one than a mirror would
+// give is harmless: the go command keeps the newest it has proven.)
+func (h *Handler) checkSharedNote(c *sharedCopy) error {
+	msg := c.body
+	if c.blob != nil {
+		data, err := os.ReadFile(c.blob.Path())
+		if err != nil {
+			return fmt.Errorf("reading the shared store's copy of %s: %w", c.path, err)
+		}
+		msg = data
+	}
+	verifier, err := note.NewVerifier(h.cfg.SumDB.Key)
+	if err != nil {
+		return fmt.Errorf("checksum database key: %w", err)
+	}
+	n, err := note.Open(msg, note.VerifierList(verifier))
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSharedNote, err)
+	}
+	if _, err := tlog.ParseTree([]byte(n.Text)); err != nil {
+		return fmt.Errorf("%w: %w", errSharedNote, err)
+	}
 	return nil
 }
 
@@ -296,6 +345,10 @@ func (s *sharedSumSource) ReadRemote(ctx context.Context, path string) ([]byte, 
 		s.h.condemnShared(key, errSharedHash)
 		return nil, fmt.Errorf("%s%s: %w", sharedSourceName, key, errSharedHash)
 	}
+	if err := checkLookupRecord(path, data); err != nil {
+		s.h.condemnShared(key, err)
+		return nil, fmt.Errorf("%s%s: %w", sharedSourceName, key, err)
+	}
 	s.mu.Lock()
 	s.recent = append(s.recent, recentRead{key, time.Now()})
 	if len(s.recent) > maxRecentReads {
@@ -304,6 +357,45 @@ func (s *sharedSumSource) ReadRemote(ctx context.Context, path string) ([]byte, 
 	s.mu.Unlock()
 	return data, nil
 }
+
+// checkLookupRecord checks that data, read for the database path path,
+// is a record of the module version path looks up when path is a lookup.
+// The verifier checks that a record is in the database, not that it is
+// the one asked for: another module's genuine record, put under this
+// lookup's key, would pass, be cached as verified, and make the module
+// "not in the checksum database" on every replica that reads it.
+func checkLookupRecord(path string, data []byte) error {
+	target, ok := strings.CutPrefix(path, "/lookup/")
+	if !ok {
+		return nil
+	}
+	i := strings.LastIndex(target, "@")
+	if i < 0 {
+		return fmt.Errorf("lookup path %s names no version", path)
+	}
+	mod, err := module.UnescapePath(target[:i])
+	if err != nil {
+		return fmt.Errorf("lookup path %s: %w", path, err)
+	}
+	version, err := module.UnescapeVersion(target[i+1:])
+	if err != nil {
+		return fmt.Errorf("lookup path %s: %w", path, err)
+	}
+	_, text, _, err := tlog.ParseRecord(data)
+	if err != nil {
+		return fmt.Errorf("not a lookup record: %w", err)
+	}
+	for line := range strings.SplitSeq(string(text), "\n") {
+		if strings.HasPrefix(line, mod+" "+version+" ") || strings.HasPrefix(line, mod+" "+version+"/go.mod ") {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: it is not the record of %s@%s", errWrongRecord, mod, version)
+}
+
+// errWrongRecord reports a lookup object that holds another record than
+// the one its key names.
+var errWrongRecord = errors.New("the lookup object holds another record")
 
 // condemnRecent deletes what the source read in the last minute: the
 // verifier found that something it read fails verification.

@@ -143,6 +143,8 @@ type vrigConfig struct {
 	store            *cache.Store
 	shared           *sharedtier.Tier // proxy.Config.Shared, over store
 	sharedPrivate    bool
+	now              func() time.Time // proxy.Config.Now; nil: time.Now
+	redirectSize     int64            // proxy.Config.SharedRedirectSize
 }
 
 // newVerifyRig starts a handler verifying against db (off when db is nil).
@@ -157,13 +159,15 @@ func newVerifyRig(t *testing.T, db *mirrortest.SumDB, c vrigConfig) *vrig {
 	}
 	r := &vrig{store: store, router: newRecordingRouter(t, c.upstreams...), logs: newLogSink()}
 	cfg := proxy.Config{
-		Store:         store,
-		Router:        r.router,
-		Private:       c.private,
-		Shared:        c.shared,
-		SharedPrivate: c.sharedPrivate,
-		Client:        upstream.New(upstream.Config{ConnectTimeout: time.Second, FirstByteTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second}),
-		Logger:        slog.New(r.logs),
+		Store:              store,
+		Router:             r.router,
+		Private:            c.private,
+		Shared:             c.shared,
+		SharedPrivate:      c.sharedPrivate,
+		Now:                c.now,
+		SharedRedirectSize: c.redirectSize,
+		Client:             upstream.New(upstream.Config{ConnectTimeout: time.Second, FirstByteTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second}),
+		Logger:             slog.New(r.logs),
 	}
 	if c.privateUpstreams != nil {
 		r.private = newRecordingRouter(t, c.privateUpstreams...)
