@@ -2,6 +2,7 @@ package shared
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -50,10 +51,28 @@ type Store struct {
 	log    *slog.Logger
 }
 
+// ErrUnreachable is wrapped by the errors of calls that got no answer
+// from the store at all: it could not be connected to, or did not answer
+// in time. (An error the store answered with, such as Access Denied, does
+// not wrap it.)
+var ErrUnreachable = errors.New("shared store unreachable")
+
 // Open connects to the store in cfg and makes sure its bucket exists,
-// creating it (in cfg.Location.Region) when it does not. Each call it
-// makes is bounded by cfg.Timeout.
+// creating it (in cfg.Location.Region) when it does not: New, then
+// EnsureBucket. Each call it makes is bounded by cfg.Timeout.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.EnsureBucket(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// New returns a client of the store in cfg. It makes no call.
+func New(cfg Config) (*Store, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -102,21 +121,37 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shared store %s: making the client: %w", name, err)
 	}
-	s := &Store{loc: loc, name: name, client: client, core: minio.Core{Client: client}, log: log}
-	exists, err := client.BucketExists(ctx, loc.Bucket)
+	return &Store{loc: loc, name: name, client: client, core: minio.Core{Client: client}, log: log}, nil
+}
+
+// EnsureBucket makes sure the store's bucket exists, creating it when it
+// does not. Its error names the bucket and the call that failed, and wraps
+// ErrUnreachable when the store gave no answer.
+func (s *Store) EnsureBucket(ctx context.Context) error {
+	loc := s.loc
+	exists, err := s.client.BucketExists(ctx, loc.Bucket)
 	if err != nil {
-		return nil, fmt.Errorf("shared store %s: checking bucket %q: %w", name, loc.Bucket, err)
+		return fmt.Errorf("shared store %s: checking bucket %q: %w", s.name, loc.Bucket, unreachable(err))
 	}
 	if !exists {
-		err := client.MakeBucket(ctx, loc.Bucket, minio.MakeBucketOptions{Region: loc.Region})
+		err := s.client.MakeBucket(ctx, loc.Bucket, minio.MakeBucketOptions{Region: loc.Region})
 		if err != nil && minio.ToErrorResponse(err).Code != minio.BucketAlreadyOwnedByYou {
-			return nil, fmt.Errorf("shared store %s: creating bucket %q: %w", name, loc.Bucket, err)
+			return fmt.Errorf("shared store %s: creating bucket %q: %w", s.name, loc.Bucket, unreachable(err))
 		}
 		if err == nil {
-			log.Info("shared store: created its bucket", "store", name, "bucket", loc.Bucket)
+			s.log.Info("shared store: created its bucket", "store", s.name, "bucket", loc.Bucket)
 		}
 	}
-	return s, nil
+	return nil
+}
+
+// unreachable marks err as ErrUnreachable when the store did not answer
+// with an error of its own.
+func unreachable(err error) error {
+	if minio.ToErrorResponse(err).Code == "" {
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	return err
 }
 
 // defaultTransport is a clone of http.DefaultTransport whose connections

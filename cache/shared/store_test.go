@@ -74,6 +74,26 @@ func TestOpenBadCredentials(t *testing.T) {
 		strings.Contains(msg, "not-the-secret-key") || strings.Contains(msg, srv.AccessKey) {
 		t.Errorf("Open's error %q: want one line naming the store and the bucket, without credentials", msg)
 	}
+	if errors.Is(err, shared.ErrUnreachable) {
+		t.Errorf("a store that answered Access Denied is called unreachable: %v", err)
+	}
+}
+
+// TestOpenUnreachable: a store that cannot be connected to, or does not
+// answer, gives an error wrapping ErrUnreachable, naming the bucket.
+func TestOpenUnreachable(t *testing.T) {
+	srv := sharedtest.Start(t, &skipped)
+	srv.Stop()
+	cfg := srv.Config("gofailover", "p")
+	cfg.Timeout = 300 * time.Millisecond
+	_, err := shared.Open(context.Background(), cfg)
+	if !errors.Is(err, shared.ErrUnreachable) || !strings.Contains(err.Error(), `bucket "gofailover"`) {
+		t.Fatalf("Open of a stopped store: %v, want ErrUnreachable naming the bucket", err)
+	}
+	srv.Blackhole(t)
+	if _, err := shared.Open(context.Background(), cfg); !errors.Is(err, shared.ErrUnreachable) {
+		t.Fatalf("Open of a blackholed store: %v, want ErrUnreachable", err)
+	}
 }
 
 func TestPutGetRoundTrip(t *testing.T) {

@@ -198,3 +198,46 @@ func (r *uploadRelay) relay(c net.Conn, target string) {
 		}
 	}
 }
+
+// TestProcessSharedStoreStartUp: credentials the store refuses stop
+// start-up with one line naming the bucket and the call that failed; a
+// store that does not answer does not stop it (the replica serves from
+// its mirror alone); and the credentials appear in no log line.
+func TestProcessSharedStoreStartUp(t *testing.T) {
+	srv := startSharedStore(t)
+	mods, db := fixtures(t)
+	mirror := mirrortest.NewMirror(db, mods...)
+	defer mirror.Close()
+	store := "GOFAILOVER_SHARED_STORE=" + srv.URL(fleetBucket, "")
+
+	refused := startProcess(t, "GOFAILOVER_UPSTREAMS="+mirror.URL(), "GOFAILOVER_CACHE_DIR="+t.TempDir(), store,
+		"AWS_ACCESS_KEY_ID="+srv.AccessKey, "AWS_SECRET_ACCESS_KEY=not-the-secret")
+	if code := refused.wait(t); code != exitUsage {
+		t.Errorf("refused credentials: exit status %d, want %d", code, exitUsage)
+	}
+	lines := strings.Split(strings.TrimSpace(refused.stderr.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "GOFAILOVER_SHARED_STORE") || !strings.Contains(lines[0], `bucket "fleet"`) ||
+		strings.Contains(lines[0], "not-the-secret") {
+		t.Errorf("refused credentials: stderr %q, want one line naming the setting and the bucket, without the secret", refused.stderr.String())
+	}
+
+	dead := "GOFAILOVER_SHARED_STORE=s3://" + fleetBucket + "?endpoint=" + mirrortest.ClosedURL(t)
+	alone := startProcess(t, append(srv.Env(), "GOFAILOVER_UPSTREAMS="+mirror.URL(), "GOFAILOVER_CACHE_DIR="+t.TempDir(),
+		"GOFAILOVER_SUMDB="+db.VerifierKey, "GOFAILOVER_SHARED_TIMEOUT=200ms", dead)...)
+	if alone.url == "" {
+		t.Fatalf("a store that does not answer stopped start-up:\n%s", alone.stderr.String())
+	}
+	lib := latest(mods, "example.com/lib")
+	for _, p := range []string{"/example.com/lib/@v/list", "/example.com/lib/@v/" + lib.Version + ".zip"} {
+		if code, _ := httpGet(t, alone.url+p); code != http.StatusOK {
+			t.Errorf("GET %s with the store unreachable: %d", p, code)
+		}
+	}
+	alone.cmd.Process.Signal(syscall.SIGTERM)
+	alone.wait(t)
+	for _, kv := range srv.Env() {
+		if _, secret, _ := strings.Cut(kv, "="); strings.Contains(alone.stderr.String(), secret) {
+			t.Errorf("a log line holds a credential:\n%s", alone.stderr.String())
+		}
+	}
+}

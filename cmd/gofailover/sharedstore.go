@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 
 	"github.com/gofailover/gofailover/cache"
@@ -16,26 +16,36 @@ const sharedOpenTimeout = 15
 
 // openSharedTier connects to the shared store, creating its bucket if
 // missing, and returns the tier over it; nil without one configured. A
-// store that cannot be reached or whose bucket cannot be made stops
-// start-up with one line naming the bucket and the call that failed.
+// store that refuses (credentials, a bucket it will not make) stops
+// start-up with one line naming the bucket and the call that failed. A
+// store that does not answer does not: the store failing never fails a
+// client, so the replica starts alone and the tier's probe takes the store
+// in once it answers.
 func openSharedTier(cfg *Config, local *cache.Store, log *slog.Logger) (*sharedtier.Tier, error) {
 	if cfg.sharedStore == nil {
 		return nil, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), sharedOpenTimeout*cfg.SharedTimeout)
-	defer cancel()
 	log = log.With("component", "shared")
-	store, err := shared.Open(ctx, shared.Config{
+	store, err := shared.New(shared.Config{
 		Location:    *cfg.sharedStore,
 		Timeout:     cfg.SharedTimeout,
 		IdleTimeout: 5 * cfg.SharedTimeout,
 		Logger:      log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%sSHARED_STORE: %w", envPrefix, err)
+		return nil, configErrorf("%sSHARED_STORE: %v", envPrefix, err)
 	}
 	name := cfg.sharedStore.String()
-	log.Info("shared store", "store", name)
+	ctx, cancel := context.WithTimeout(context.Background(), sharedOpenTimeout*cfg.SharedTimeout)
+	defer cancel()
+	switch err := store.EnsureBucket(ctx); {
+	case errors.Is(err, shared.ErrUnreachable):
+		log.Warn("the shared store does not answer: starting without it; it is taken in once it answers", "store", name, "err", err)
+	case err != nil:
+		return nil, configErrorf("%sSHARED_STORE: %v", envPrefix, err)
+	default:
+		log.Info("shared store", "store", name)
+	}
 	return sharedtier.New(sharedtier.Config{
 		Store:         store,
 		Name:          name,

@@ -109,11 +109,12 @@ func (q *queue) close() {
 	q.mu.Unlock()
 }
 
-// drained waits until nothing waits or runs, or ctx ends.
-func (q *queue) drained(ctx context.Context) {
+// drained waits until nothing waits or runs, or ctx ends, or giveUp
+// says that waiting is pointless.
+func (q *queue) drained(ctx context.Context, giveUp func() bool) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	for q.depth() > 0 {
+	for q.depth() > 0 && !giveUp() {
 		select {
 		case <-ctx.Done():
 			return

@@ -156,14 +156,15 @@ func (t *Tier) Start(ctx context.Context) {
 	}
 }
 
-// Close drains the upload queue until it is empty or ctx ends, then stops
-// the probe and the uploaders. It returns how many uploads were left
+// Close drains the upload queue until it is empty or ctx ends, or the
+// store is down (waiting for it would only hold up the shutdown), then
+// stops the probe and the uploaders. It returns how many uploads were left
 // undone. Call it after the last Enqueue and before the local cache
 // closes.
 func (t *Tier) Close(ctx context.Context) int {
 	t.queue.close()
 	if t.started.Load() {
-		t.queue.drained(ctx)
+		t.queue.drained(ctx, func() bool { return !t.Up() })
 		t.stop()
 		t.done.Wait()
 	}

@@ -211,6 +211,12 @@ func TestUploadsWaitForTheStoreAndDrain(t *testing.T) {
 		t.Errorf("a read while down: %v", err)
 	}
 	ms.setDown(nil)
+	for tier.Stats().Health.State.Down() { // the probe takes it back in
+		if time.Now().After(deadline) {
+			t.Fatal("the store does not come back")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	closeTier(t, tier)
 	if len(ms.objects) != 5 {
 		t.Fatalf("%d objects uploaded once the store was back, want 5", len(ms.objects))
@@ -223,6 +229,8 @@ func TestUploadsWaitForTheStoreAndDrain(t *testing.T) {
 // TestFullQueueDropsAndCounts: past its size the queue drops uploads,
 // counted, and never blocks the caller.
 func TestFullQueueDropsAndCounts(t *testing.T) {
+	// (Close also gives up at once on a store that is down: see
+	// TestCloseGivesUpOnAStoreThatIsDown.)
 	tier, _, _ := newTestTier(t, 3) // not started: nothing leaves the queue
 	for i := range 10 {
 		tier.Enqueue(Upload{Path: fmt.Sprint(i), Key: fmt.Sprint(i)})
@@ -253,4 +261,26 @@ func TestPresignOnlyTheVerifiedVersion(t *testing.T) {
 		t.Fatal("presigned an object that changed since it was verified")
 	}
 	tier.Close(ctx)
+}
+
+// TestCloseGivesUpOnAStoreThatIsDown: a shutdown does not wait out its
+// whole timeout for uploads to a store that is down.
+func TestCloseGivesUpOnAStoreThatIsDown(t *testing.T) {
+	tier, ms, local := newTestTier(t, 16)
+	ms.setDown(errors.New("connection refused"))
+	tier.Start(context.Background())
+	put(t, local, "/m/@v/v1.0.0.mod", "module m\n", true, time.Now())
+	tier.Enqueue(Upload{Path: "/m/@v/v1.0.0.mod", Key: "/m/@v/v1.0.0.mod", Immutable: true})
+	for !tier.Stats().Health.State.Down() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	if left := tier.Close(ctx); left != 1 {
+		t.Errorf("Close left %d uploads, want 1", left)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("Close waited %v for a store that is down", time.Since(start))
+	}
 }
