@@ -625,3 +625,41 @@ func TestReadFailureSharedByConcurrentLookupsIsNotBadContent(t *testing.T) {
 		t.Errorf("a failed read was reported as bad content from %q: %v", got, e.bad.errs)
 	}
 }
+
+// swapSource answers one lookup with the record of another: genuine,
+// signed, in the database, and not the one asked for.
+type swapSource struct {
+	*source
+	asked, served string
+}
+
+func (s *swapSource) ReadRemote(ctx context.Context, path string) ([]byte, error) {
+	if path == s.asked {
+		path = s.served
+	}
+	return s.source.ReadRemote(ctx, path)
+}
+
+// TestAnotherModulesRecordIsBadContent: a source that answers a lookup
+// with another module's genuine record serves bad content: reported, and
+// the next source decides. Without the check, the record would verify
+// (it is in the database), be stored as the lookup's, and the module
+// would be "not in the checksum database".
+func TestAnotherModulesRecordIsBadContent(t *testing.T) {
+	ctx := context.Background()
+	mods, db, m := setup(t)
+	lib := mirrortest.Lookup(mods, "example.com/lib", "v1.1.0")
+	swapper := &swapSource{source: newSource("swapper", m, db),
+		asked: "/lookup/example.com/lib@v1.1.0", served: "/lookup/example.com/util@v1.0.0"}
+	e := newEnv(t, db, openStore(t), swapper, newSource("good", m, db))
+	if err := e.v.VerifyMod(ctx, lib.Path, lib.Version, bytes.NewReader(lib.Mod)); err != nil {
+		t.Fatalf("VerifyMod(lib) with the swapper first: %v", err)
+	}
+	if got := e.bad.list(); len(got) != 1 || got[0] != "swapper" {
+		t.Errorf("bad content reports = %q, want one for the swapper", got)
+	}
+	lines, err := e.v.Lookup(ctx, lib.Path, lib.Version)
+	if err != nil || len(lines) == 0 || !strings.HasPrefix(lines[0], lib.Path+" ") {
+		t.Errorf("the stored lookup of lib: %q, %v", lines, err)
+	}
+}

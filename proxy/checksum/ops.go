@@ -3,6 +3,7 @@ package checksum
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"sync"
@@ -30,6 +31,9 @@ type clientOps struct {
 	notFound map[string]bool
 	// security holds the message of a security error.
 	security string
+	// wrong holds why a lookup the source answered is not the record it
+	// was asked for (see checkLookupRecord).
+	wrong string
 }
 
 var _ sumdb.ClientOps = (*clientOps)(nil)
@@ -39,6 +43,14 @@ func (o *clientOps) ReadRemote(path string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(o.ctx, remoteReadTimeout)
 	defer cancel()
 	data, err := o.src.ReadRemote(ctx, path)
+	if err == nil {
+		if werr := checkLookupRecord(path, data); werr != nil {
+			o.mu.Lock()
+			o.wrong = werr.Error()
+			o.mu.Unlock()
+			return nil, fmt.Errorf("%s%s: %w", o.src.Name(), path, werr)
+		}
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && strings.HasPrefix(path, "/lookup/"):
 		o.mu.Lock()
@@ -94,11 +106,16 @@ func (o *clientOps) wasNotFound(path string) bool {
 	return o.notFound[path]
 }
 
-// securityError returns the message of a security error, if one happened.
+// securityError returns the message of a security error, or of a wrong
+// record served for a lookup, if one happened: either is content the
+// source served that fails verification.
 func (o *clientOps) securityError() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.security
+	if o.security != "" {
+		return o.security
+	}
+	return o.wrong
 }
 
 // SecurityError records a proof that the source served an inconsistent
