@@ -39,14 +39,18 @@ type answer struct {
 // A failed attempt moves on to the next candidate at once, and a slow one
 // is hedged (see fetchHedged).
 //
-// With a shared store, the store is asked first: a copy that passes every
-// check a mirror's answer passes is served, unless it is a mutable answer
-// past its TTL, which is served only when no mirror can give a fresh one.
+// With a shared store, an immutable answer is asked of the store first: a
+// copy that passes every check a mirror's answer passes is served. The
+// store's copies of answers that can change, and of "not found" answers,
+// stand in for the mirrors' only when none of them answers: served stale.
 func (h *Handler) fetch(req *protocol.Request) *answer {
 	h.prefetchLookup(req)
-	shared := h.readShared(req)
-	if shared != nil && h.sharedFresh(req, shared) {
-		return h.commitShared(req, shared, cacheShared)
+	var stored *sharedCopy
+	if req.Immutable {
+		stored = h.readShared(req)
+		if stored != nil && stored.status == http.StatusOK {
+			return h.commitShared(req, stored, cacheShared)
+		}
 	}
 	var ans *answer
 	if candidates := h.router(req).Candidates(); len(candidates) > 0 {
@@ -54,12 +58,17 @@ func (h *Handler) fetch(req *protocol.Request) *answer {
 	} else {
 		ans = &answer{status: http.StatusBadGateway, reason: "no upstream is configured for this request"}
 	}
-	if ans.status == http.StatusBadGateway && shared != nil {
-		h.log.Info("serving the shared store's stale copy: no upstream could refresh it",
-			"key", req.Path, "stored", shared.storedAt, "reason", ans.reason)
-		return h.commitShared(req, shared, cacheStale)
+	if ans.status == http.StatusBadGateway {
+		if stored == nil && !req.Immutable {
+			stored = h.readShared(req)
+		}
+		if stored != nil {
+			h.log.Info("serving the shared store's copy: no upstream answered",
+				"key", req.Path, "stored", stored.storedAt, "status", stored.status, "reason", ans.reason)
+			return h.commitShared(req, stored, cacheStale)
+		}
 	}
-	shared.discard()
+	stored.discard()
 	return ans
 }
 
@@ -174,5 +183,7 @@ func (h *Handler) remember(req *protocol.Request, status int, reason string) {
 	meta := cache.Meta{Status: status, StoredAt: h.cfg.Now()}
 	if err := h.cfg.Store.PutBytes(req.Path, meta, []byte(reason)); err != nil {
 		h.storeWriteFailed(slog.LevelWarn, "remembering a not-found answer failed", req.Path, err)
+		return
 	}
+	h.uploadNotFound(req)
 }

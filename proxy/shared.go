@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -59,8 +58,11 @@ type sharedCopy struct {
 	etag     string
 	storedAt time.Time
 	verified bool
-	body     []byte      // a small answer
-	blob     *cache.Blob // a large one, or a zip
+	// status is 200, or 404 or 410 for a "not found" answer whose body
+	// is its reason.
+	status int
+	body   []byte      // a small answer, or a "not found" answer's reason
+	blob   *cache.Blob // a large one, or a zip
 }
 
 // discard drops a copy that is not stored.
@@ -68,12 +70,6 @@ func (c *sharedCopy) discard() {
 	if c != nil && c.blob != nil {
 		c.blob.Discard()
 	}
-}
-
-// fresh reports whether a mutable copy may be served without asking the
-// mirrors: it was fetched from one within the mutable TTL.
-func (h *Handler) sharedFresh(req *protocol.Request, c *sharedCopy) bool {
-	return req.Immutable || h.cfg.Now().Sub(c.storedAt) < h.cfg.MutableTTL
 }
 
 // readShared asks the shared store for req's answer and checks it exactly
@@ -96,11 +92,23 @@ func (h *Handler) readShared(req *protocol.Request) *sharedCopy {
 		return nil
 	}
 	defer obj.Body.Close()
-	if !req.Immutable && (obj.StoredAt.IsZero() || obj.StoredAt.After(h.cfg.Now())) {
-		// A mutable answer without a believable age cannot be judged
-		// fresh or stale: not used.
+	status := http.StatusOK
+	switch obj.Status {
+	case 0:
+	case http.StatusNotFound, http.StatusGone:
+		status = obj.Status
+	default:
+		h.condemnShared(path, fmt.Errorf("its status %d is not one an answer is shared with", obj.Status))
+		return nil
+	}
+	if (!req.Immutable || status != http.StatusOK) && (obj.StoredAt.IsZero() || obj.StoredAt.After(h.cfg.Now())) {
+		// An answer that can change, without a believable age, cannot
+		// be judged: not used.
 		h.condemnShared(path, fmt.Errorf("its stored-at time %v is missing or in the future", obj.StoredAt))
 		return nil
+	}
+	if status != http.StatusOK {
+		return h.readSharedNotFound(path, status, obj)
 	}
 	var blob *cache.Blob
 	resp := h.client.ReadAnswer(ctx, "shared store "+path, req, obj.Body, obj.Size, func() (upstream.File, error) {
@@ -108,7 +116,7 @@ func (h *Handler) readShared(req *protocol.Request) *sharedCopy {
 		blob = b
 		return b, err
 	})
-	c := &sharedCopy{path: path, etag: obj.ETag, storedAt: obj.StoredAt, body: resp.Body}
+	c := &sharedCopy{path: path, etag: obj.ETag, storedAt: obj.StoredAt, status: http.StatusOK, body: resp.Body}
 	if resp.File != nil {
 		c.blob = blob
 	} else if blob != nil {
@@ -145,6 +153,25 @@ func (h *Handler) readShared(req *protocol.Request) *sharedCopy {
 	return c
 }
 
+// readSharedNotFound reads a "not found" answer from the store: its
+// reason, one short line, whose hash its metadata gives.
+func (h *Handler) readSharedNotFound(path string, status int, obj *shared.Object) *sharedCopy {
+	reason, err := io.ReadAll(io.LimitReader(obj.Body, maxReasonBytes+1))
+	switch {
+	case err != nil:
+		h.log.Warn("reading from the shared store failed; asking the mirrors", "key", path, "err", err)
+		return nil
+	case len(reason) > maxReasonBytes:
+		h.condemnShared(path, fmt.Errorf("a not-found reason over %d bytes", maxReasonBytes))
+		return nil
+	case sha256.Sum256(reason) != obj.SHA256:
+		h.condemnShared(path, errSharedHash)
+		return nil
+	}
+	line := strings.Join(strings.Fields(string(reason)), " ")
+	return &sharedCopy{path: path, etag: obj.ETag, storedAt: obj.StoredAt, status: status, body: []byte(line)}
+}
+
 // errSharedHash reports an object whose bytes do not hash to what its
 // metadata says: written in part, changed, or lying.
 var errSharedHash = errors.New("the object's bytes do not match the sha256 in its metadata")
@@ -166,7 +193,14 @@ func (h *Handler) checkSharedCopy(ctx context.Context, req *protocol.Request, wa
 	if got != want {
 		return fmt.Errorf("%w: metadata says %x, the bytes hash to %x", errSharedHash, want, got)
 	}
-	if req.Kind == protocol.KindSumDB {
+	switch {
+	case req.Kind != protocol.KindSumDB:
+	case strings.HasSuffix(req.Path, "/supported"):
+		if len(c.body) != 0 || c.blob != nil {
+			return fmt.Errorf("%w: a supported answer has no body", errSharedNote)
+		}
+		return nil
+	default: // the tree head (see sharedSumDBReadable)
 		return h.checkSharedNote(c)
 	}
 	if !h.verifies(req) {
@@ -191,13 +225,23 @@ func (h *Handler) checkSharedCopy(ctx context.Context, req *protocol.Request, wa
 // mirror is trusted that far, whoever can write to the bucket is not.
 // (Lookups and the tiles the verifier can check are read from the store
 // through the verifier: see sharedSumSource.)
+//
+// The database's supported endpoint is readable too: it carries nothing
+// but its status, and is what the go command asks first.
 func (h *Handler) sharedSumDBReadable(req *protocol.Request) bool {
-	return h.sums != nil && req.SumDB == h.sums.Name() && req.Path == "/sumdb/"+req.SumDB+"/latest"
+	switch req.Path {
+	case "/sumdb/" + req.SumDB + "/supported":
+		return true
+	case "/sumdb/" + req.SumDB + "/latest":
+		return h.sums != nil && req.SumDB == h.sums.Name()
+	}
+	return false
 }
 
-// errSharedNote reports a tree head in the store that the checksum
-// database did not sign.
-var errSharedNote = errors.New("the object is not a tree head signed by the checksum database")
+// errSharedNote reports a checksum-database answer in the store that is
+// not what the database serves: a tree head it did not sign, a body for
+// its supported endpoint.
+var errSharedNote = errors.New("the object is not what the checksum database serves")
 
 // checkSharedNote checks that a copy of the database's latest tree head
 // is a tree head the database signed. (An older one than a mirror would
@@ -253,6 +297,13 @@ func (h *Handler) condemnShared(path string, why error) {
 // cache, with the time it was fetched from a mirror for a mutable answer,
 // and returns the answer to serve.
 func (h *Handler) commitShared(req *protocol.Request, c *sharedCopy, source string) *answer {
+	if c.status != http.StatusOK {
+		meta := cache.Meta{Status: c.status, StoredAt: c.storedAt, Upstream: sharedSourceName}
+		if err := h.cfg.Store.PutBytes(req.Path, meta, c.body); err != nil {
+			h.storeWriteFailed(slog.LevelWarn, "remembering a not-found answer failed", req.Path, err)
+		}
+		return &answer{status: c.status, reason: string(c.body)}
+	}
 	storedAt := h.cfg.Now()
 	if !req.Immutable {
 		storedAt = c.storedAt
@@ -345,10 +396,6 @@ func (s *sharedSumSource) ReadRemote(ctx context.Context, path string) ([]byte, 
 		s.h.condemnShared(key, errSharedHash)
 		return nil, fmt.Errorf("%s%s: %w", sharedSourceName, key, errSharedHash)
 	}
-	if err := checkLookupRecord(path, data); err != nil {
-		s.h.condemnShared(key, err)
-		return nil, fmt.Errorf("%s%s: %w", sharedSourceName, key, err)
-	}
 	s.mu.Lock()
 	s.recent = append(s.recent, recentRead{key, time.Now()})
 	if len(s.recent) > maxRecentReads {
@@ -357,45 +404,6 @@ func (s *sharedSumSource) ReadRemote(ctx context.Context, path string) ([]byte, 
 	s.mu.Unlock()
 	return data, nil
 }
-
-// checkLookupRecord checks that data, read for the database path path,
-// is a record of the module version path looks up when path is a lookup.
-// The verifier checks that a record is in the database, not that it is
-// the one asked for: another module's genuine record, put under this
-// lookup's key, would pass, be cached as verified, and make the module
-// "not in the checksum database" on every replica that reads it.
-func checkLookupRecord(path string, data []byte) error {
-	target, ok := strings.CutPrefix(path, "/lookup/")
-	if !ok {
-		return nil
-	}
-	i := strings.LastIndex(target, "@")
-	if i < 0 {
-		return fmt.Errorf("lookup path %s names no version", path)
-	}
-	mod, err := module.UnescapePath(target[:i])
-	if err != nil {
-		return fmt.Errorf("lookup path %s: %w", path, err)
-	}
-	version, err := module.UnescapeVersion(target[i+1:])
-	if err != nil {
-		return fmt.Errorf("lookup path %s: %w", path, err)
-	}
-	_, text, _, err := tlog.ParseRecord(data)
-	if err != nil {
-		return fmt.Errorf("not a lookup record: %w", err)
-	}
-	for line := range strings.SplitSeq(string(text), "\n") {
-		if strings.HasPrefix(line, mod+" "+version+" ") || strings.HasPrefix(line, mod+" "+version+"/go.mod ") {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: it is not the record of %s@%s", errWrongRecord, mod, version)
-}
-
-// errWrongRecord reports a lookup object that holds another record than
-// the one its key names.
-var errWrongRecord = errors.New("the lookup object holds another record")
 
 // condemnRecent deletes what the source read in the last minute: the
 // verifier found that something it read fails verification.
@@ -409,6 +417,16 @@ func (s *sharedSumSource) condemnRecent(why error) {
 			s.h.condemnShared(r.path, why)
 		}
 	}
+}
+
+// uploadNotFound queues for the shared store a "not found" answer just
+// remembered: the stand-in for the mirrors' answer when none answers.
+func (h *Handler) uploadNotFound(req *protocol.Request) {
+	path, ok := h.sharedPath(req)
+	if !ok {
+		return
+	}
+	h.cfg.Shared.Enqueue(sharedtier.Upload{Path: path, Key: req.Path, Verified: h.verifiedLabel(false)})
 }
 
 // uploadSumDB queues for the shared store a lookup or tile the verifier

@@ -33,6 +33,9 @@ type Meta struct {
 	Verified string
 	// Upstream names the mirror the answer came from.
 	Upstream string
+	// Status is the HTTP status of a "not found" answer (404, 410), whose
+	// body is its reason; zero for a 200 answer.
+	Status int
 }
 
 // Object is an object read from the store. The caller must Close Body.

@@ -2,6 +2,7 @@ package shared
 
 import (
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -12,6 +13,7 @@ const (
 	metaStoredAt = "stored-at"
 	metaVerified = "verified"
 	metaUpstream = "upstream"
+	metaStatus   = "status"
 )
 
 // encode returns m as user metadata, leaving out its zero fields.
@@ -28,6 +30,9 @@ func (m Meta) encode() map[string]string {
 	}
 	if m.Upstream != "" {
 		md[metaUpstream] = m.Upstream
+	}
+	if m.Status != 0 {
+		md[metaStatus] = strconv.Itoa(m.Status)
 	}
 	return md
 }
@@ -53,6 +58,10 @@ func decodeMeta(md map[string]string) Meta {
 			m.Verified = v
 		case metaUpstream:
 			m.Upstream = v
+		case metaStatus:
+			if n, err := strconv.Atoi(v); err == nil && n >= 100 && n <= 599 {
+				m.Status = n
+			}
 		}
 	}
 	return m

@@ -409,3 +409,23 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// TestStatusRoundTrip: a "not found" answer's status is kept in its
+// metadata.
+func TestStatusRoundTrip(t *testing.T) {
+	_, st := openStore(t)
+	ctx := context.Background()
+	reason := []byte("not found: no such module")
+	m := shared.Meta{SHA256: sha256.Sum256(reason), StoredAt: time.Now(), Status: http.StatusNotFound}
+	if err := st.Put(ctx, "/example.com/@v/list", bytes.NewReader(reason), int64(len(reason)), m, false); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := st.Get(ctx, "/example.com/@v/list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj.Body.Close()
+	if obj.Status != http.StatusNotFound {
+		t.Errorf("status %d read back, want 404", obj.Status)
+	}
+}

@@ -106,12 +106,17 @@ func (t *Tier) upload(ctx context.Context, u Upload) error {
 		return nil
 	}
 	defer obj.Close()
-	if obj.Status != http.StatusOK {
+	meta := shared.Meta{SHA256: obj.SHA256, StoredAt: obj.StoredAt, Verified: u.Verified, Upstream: obj.Upstream}
+	switch obj.Status {
+	case http.StatusOK:
+	case http.StatusNotFound, http.StatusGone:
+		// A "not found" answer, shared like any that can change.
+		meta.Status, u.Immutable, u.Unique = obj.Status, false, false
+	default:
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, uploadTimeout)
 	defer cancel()
-	meta := shared.Meta{SHA256: obj.SHA256, StoredAt: obj.StoredAt, Verified: u.Verified, Upstream: obj.Upstream}
 
 	var existing *shared.Object
 	err = t.call(ctx, false, func(ctx context.Context) (err error) {
@@ -122,6 +127,12 @@ func (t *Tier) upload(ctx context.Context, u Upload) error {
 	case errors.Is(err, shared.ErrNotFound):
 	case err != nil:
 		return fmt.Errorf("asking the shared store for %s: %w", u.Path, err)
+	case existing.Status != 0 && meta.Status == 0:
+		// A "not found" answer under a path that now has an answer:
+		// replaced.
+		if err := t.call(ctx, false, func(ctx context.Context) error { return t.cfg.Store.Delete(ctx, u.Path) }); err != nil {
+			return fmt.Errorf("deleting the shared store's not-found answer %s: %w", u.Path, err)
+		}
 	case existing.SHA256 == meta.SHA256:
 		// Its metadata says it holds our bytes. (Whether it does is
 		// checked by whoever reads it: it is not recorded as verified.)
