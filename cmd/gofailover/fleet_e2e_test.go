@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +22,7 @@ import (
 	"github.com/gofailover/gofailover/cache/shared"
 	"github.com/gofailover/gofailover/cache/shared/sharedtest"
 	"github.com/gofailover/gofailover/proxy/mirrortest"
+	"github.com/gofailover/gofailover/proxy/statuspage"
 )
 
 // fleetBucket is the bucket the replicas of a test share.
@@ -239,5 +242,71 @@ func TestProcessSharedStoreStartUp(t *testing.T) {
 		if _, secret, _ := strings.Cut(kv, "="); strings.Contains(alone.stderr.String(), secret) {
 			t.Errorf("a log line holds a credential:\n%s", alone.stderr.String())
 		}
+	}
+}
+
+// TestGoCommandSharedStoreDownMidRun: with the shared store blackholed
+// (accepting connections, never answering) or killed while replicas run,
+// the go command sees no error: a replica with an empty cache serves the
+// set from its mirror; /status.json and /metrics show the store down;
+// and once the store is back, the uploads that waited go through.
+func TestGoCommandSharedStoreDownMidRun(t *testing.T) {
+	for _, how := range []string{"blackholed", "killed"} {
+		t.Run(how, func(t *testing.T) {
+			srv := startSharedStore(t)
+			mods, db := fixtures(t)
+			mirror := mirrortest.NewMirror(db, mods...)
+			defer mirror.Close()
+			env := []string{"GOFAILOVER_SHARED_STORE=" + srv.URL(fleetBucket, ""), "GOFAILOVER_SHARED_TIMEOUT=300ms",
+				"GOFAILOVER_PROBE_INTERVAL=100ms", "GOFAILOVER_BREAKER_BACKOFF=200ms", "GOFAILOVER_BREAKER_MAX_BACKOFF=200ms"}
+			url := startServer(t, t.TempDir(), db, []string{mirror.URL()}, env...)
+			if how == "blackholed" {
+				srv.Blackhole(t)
+			} else {
+				srv.Stop()
+			}
+			goDownloadAndGet(t, url, db, mods)
+
+			var st statuspage.Report
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				_, body := httpGet(t, url+"/status.json")
+				if err := json.Unmarshal(body, &st); err != nil {
+					t.Fatal(err)
+				}
+				if st.SharedStore != nil && (st.SharedStore.State == "open" || st.SharedStore.State == "half-open") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the store %s does not show as down in /status.json: %+v", how, st.SharedStore)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if _, metrics := httpGet(t, url+"/metrics"); !regexp.MustCompile(`(?m)^gofailover_shared_store_up\{[^}]*\} 0$`).Match(metrics) {
+				t.Errorf("/metrics does not show the store down")
+			}
+			if st.SharedStore.Uploads.Queue == 0 {
+				t.Errorf("no upload waits while the store is %s: %+v", how, st.SharedStore.Uploads)
+			}
+
+			srv.Restart(t)
+			deadline = time.Now().Add(15 * time.Second)
+			for {
+				_, body := httpGet(t, url+"/status.json")
+				if err := json.Unmarshal(body, &st); err != nil {
+					t.Fatal(err)
+				}
+				if st.SharedStore.State == "healthy" && st.SharedStore.Uploads.Queue == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the uploads did not resume once the store was back: %+v", st.SharedStore)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if st.SharedStore.Uploads.Uploaded == 0 {
+				t.Errorf("nothing uploaded once the store was back: %+v", st.SharedStore.Uploads)
+			}
+		})
 	}
 }
