@@ -114,13 +114,21 @@ func do(t *testing.T, method, url string, hdr ...string) (*http.Response, string
 func fixture(t *testing.T) ([]*mirrortest.Module, *mirrortest.SumDB, *mirrortest.Mirror) {
 	t.Helper()
 	mods := mirrortest.TestdataModules(t)
+	db, m := serveModules(t, mods)
+	return mods, db, m
+}
+
+// serveModules starts a healthy mirror of mods and a database of them
+// (named sumdb.test); the mirror stops when the test ends.
+func serveModules(t *testing.T, mods []*mirrortest.Module) (*mirrortest.SumDB, *mirrortest.Mirror) {
+	t.Helper()
 	db, err := mirrortest.NewSumDB("sumdb.test", mods)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := mirrortest.NewMirror(db, mods...)
 	t.Cleanup(m.Close)
-	return mods, db, m
+	return db, m
 }
 
 func TestServesEveryEndpointThenHitsCache(t *testing.T) {

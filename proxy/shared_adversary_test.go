@@ -595,12 +595,7 @@ func flapModules(t *testing.T, n int) ([]*mirrortest.Module, *mirrortest.SumDB, 
 		}
 		mods = append(mods, m)
 	}
-	db, err := mirrortest.NewSumDB("sumdb.test", mods)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mirror := mirrortest.NewMirror(db, mods...)
-	t.Cleanup(mirror.Close)
+	db, mirror := serveModules(t, mods)
 	return mods, db, mirror
 }
 

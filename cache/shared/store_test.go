@@ -197,12 +197,11 @@ func TestDelete(t *testing.T) {
 	}
 }
 
-func TestPresignGet(t *testing.T) {
-	_, st := openStore(t)
-	ctx := context.Background()
-	const path = "/m/@v/v1.0.0.zip"
-	mustPut(t, st, path, "zip bytes")
-	u, err := st.PresignGet(ctx, path, time.Minute)
+// getPresigned fetches a presigned URL of the object at path with plain
+// net/http, as a client redirected to it would.
+func getPresigned(t *testing.T, st *shared.Store, path string) (*http.Response, []byte) {
+	t.Helper()
+	u, err := st.PresignGet(context.Background(), path, time.Minute)
 	if err != nil {
 		t.Fatalf("PresignGet: %v", err)
 	}
@@ -211,7 +210,18 @@ func TestPresignGet(t *testing.T) {
 		t.Fatalf("GET of the presigned URL: %v", err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET of the presigned URL: %v", err)
+	}
+	return resp, b
+}
+
+func TestPresignGet(t *testing.T) {
+	_, st := openStore(t)
+	const path = "/m/@v/v1.0.0.zip"
+	mustPut(t, st, path, "zip bytes")
+	resp, b := getPresigned(t, st, path)
 	if resp.StatusCode != http.StatusOK || string(b) != "zip bytes" {
 		t.Errorf("GET of the presigned URL: %s %q", resp.Status, b)
 	}
@@ -230,16 +240,7 @@ func TestPutStoresPlainBytes(t *testing.T) {
 	if err := st.Put(ctx, path, bytes.NewReader(body), int64(len(body)), shared.Meta{SHA256: sha256.Sum256(body)}, true); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	u, err := st.PresignGet(ctx, path, time.Minute)
-	if err != nil {
-		t.Fatalf("PresignGet: %v", err)
-	}
-	resp, err := http.Get(u.String())
-	if err != nil {
-		t.Fatalf("GET of the presigned URL: %v", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := getPresigned(t, st, path)
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(b, body) {
 		t.Errorf("GET of the presigned URL: %s, %d bytes, want %d", resp.Status, len(b), len(body))
 	}
@@ -248,7 +249,7 @@ func TestPutStoresPlainBytes(t *testing.T) {
 	}
 
 	const lying = "/m/@v/v1.0.1.zip"
-	err = st.Put(ctx, lying, bytes.NewReader(body), int64(len(body)), shared.Meta{SHA256: sha256.Sum256([]byte("other"))}, true)
+	err := st.Put(ctx, lying, bytes.NewReader(body), int64(len(body)), shared.Meta{SHA256: sha256.Sum256([]byte("other"))}, true)
 	if err == nil {
 		t.Fatal("Put of bytes that do not match their SHA-256 succeeded")
 	}
