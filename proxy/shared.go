@@ -81,11 +81,12 @@ func (h *Handler) readShared(req *protocol.Request) *sharedCopy {
 	if !ok || (req.Kind == protocol.KindSumDB && !h.sharedSumDBReadable(req)) {
 		return nil
 	}
-	ctx := h.base
-	obj, err := h.cfg.Shared.Get(ctx, path)
+	ctx, cancel := context.WithCancel(h.base)
+	defer cancel()
+	obj, err := h.getShared(ctx, cancel, h.router(req), path)
 	switch {
 	case err == nil:
-	case errors.Is(err, shared.ErrNotFound), errors.Is(err, sharedtier.ErrDown), ctx.Err() != nil:
+	case errors.Is(err, shared.ErrNotFound), errors.Is(err, sharedtier.ErrDown), errors.Is(err, errSharedSlow), ctx.Err() != nil:
 		return nil
 	default:
 		h.log.Warn("reading from the shared store failed; asking the mirrors", "key", path, "err", err)
@@ -151,6 +152,51 @@ func (h *Handler) readShared(req *protocol.Request) *sharedCopy {
 		h.cfg.Shared.Verified(path, obj.ETag)
 	}
 	return c
+}
+
+// errSharedSlow reports a read of the shared store not made, or given
+// up, because the store is slower than the mirrors.
+var errSharedSlow = errors.New("the shared store is slower than the mirrors: not waited for")
+
+// getShared reads an object of the shared store for a request that the
+// upstreams of router could serve, waiting for the store's answer no
+// longer than those upstreams usually take (sharedPatience): a slow store
+// costs a request at most that. A store whose recent p95 is already over
+// it is not asked at all (its probes go on measuring it). cancel cancels
+// ctx, which must stay alive while the object's body is read.
+func (h *Handler) getShared(ctx context.Context, cancel context.CancelFunc, router Router, path string) (*shared.Object, error) {
+	patience := h.sharedPatience(router)
+	if p95, ok := h.cfg.Shared.LatencyP95(); ok && p95 >= patience {
+		return nil, errSharedSlow
+	}
+	impatient := time.AfterFunc(patience, cancel)
+	obj, err := h.cfg.Shared.Get(ctx, path)
+	if !impatient.Stop() {
+		// Given up: whatever came back is cut off.
+		if err == nil {
+			obj.Body.Close()
+		}
+		if h.base.Err() == nil {
+			h.cfg.Shared.Abandoned(patience)
+		}
+		return nil, fmt.Errorf("%s: no answer within %v: %w", path, patience, errSharedSlow)
+	}
+	return obj, err
+}
+
+// sharedPatience is how long a read of the shared store may take to start
+// answering: as long as the quickest of router's upstreams usually takes
+// (its p95 to first byte), within the hedge floor and ceiling.
+func (h *Handler) sharedPatience(router Router) time.Duration {
+	best := h.cfg.HedgeCeiling
+	if l, ok := router.(latencies); ok {
+		for _, u := range router.Upstreams() {
+			if d, ok := l.LatencyP95(u); ok && d < best {
+				best = d
+			}
+		}
+	}
+	return max(best, h.cfg.HedgeFloor)
 }
 
 // readSharedNotFound reads a "not found" answer from the store: its
@@ -380,7 +426,9 @@ func (s *sharedSumSource) ReadRemote(ctx context.Context, path string) ([]byte, 
 		return nil, fmt.Errorf("the shared store serves only lookups and tiles, not %s", path)
 	}
 	key := s.h.sums.CacheKey(path)
-	obj, err := s.h.cfg.Shared.Get(ctx, key)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	obj, err := s.h.getShared(ctx, cancel, s.h.cfg.Router, key)
 	if err != nil {
 		return nil, fmt.Errorf("%s%s: %w", sharedSourceName, key, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +47,13 @@ const sharedBucket = "fleet"
 // serves, with the given upstreams.
 func newReplica(t *testing.T, srv *sharedtest.Server, db *mirrortest.SumDB, c vrigConfig) *replica {
 	t.Helper()
+	return newReplicaOver(t, srv, db, c, nil)
+}
+
+// newReplicaOver is newReplica with the replica's client of the store
+// wrapped by wrap, when not nil.
+func newReplicaOver(t *testing.T, srv *sharedtest.Server, db *mirrortest.SumDB, c vrigConfig, wrap func(sharedtier.Store) sharedtier.Store) *replica {
+	t.Helper()
 	store, err := cache.Open(cache.Options{Reserve: 64 << 20, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -58,8 +66,12 @@ func newReplica(t *testing.T, srv *sharedtest.Server, db *mirrortest.SumDB, c vr
 	if err != nil {
 		t.Fatal(err)
 	}
+	var client sharedtier.Store = s
+	if wrap != nil {
+		client = wrap(s)
+	}
 	tier := sharedtier.New(sharedtier.Config{
-		Store: s, Name: cfg.Location.String(), Local: store,
+		Store: client, Name: cfg.Location.String(), Local: store,
 		Health:        health.Config{FailureThreshold: 2, OpenBackoff: 200 * time.Millisecond, MaxOpenBackoff: 200 * time.Millisecond, HalfOpenSuccesses: 1},
 		ProbeInterval: 100 * time.Millisecond,
 	})
@@ -313,5 +325,65 @@ func TestSharedStoreDownCostsNoClientAnything(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// slowReads delays every read of the store it wraps (not probes, not
+// uploads), as a store far away or overloaded does, and counts them.
+type slowReads struct {
+	sharedtier.Store
+	delay time.Duration
+	reads atomic.Int64
+}
+
+func (s *slowReads) Get(ctx context.Context, path string) (*shared.Object, error) {
+	s.reads.Add(1)
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.Store.Get(ctx, path)
+}
+
+// TestSlowSharedStoreIsNotWaitedFor: a store slower than the mirrors is
+// waited for no longer than the mirrors usually take: the answer comes
+// from the mirror, the read is recorded as abandoned, and while the
+// store's latency stays that high it is not asked again.
+func TestSlowSharedStoreIsNotWaitedFor(t *testing.T) {
+	srv := sharedtest.Start(t, &skipped)
+	mods, db, mirror := fixture(t)
+	a := newReplica(t, srv, db, vrigConfig{upstreams: []string{mirror.URL()}})
+	var paths []string
+	for _, m := range mods[:3] {
+		mod, zip := modPaths(m)
+		if strings.ContainsAny(m.Path, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+			continue
+		}
+		paths = append(paths, mod, zip)
+		if resp, body := a.get(t, zip); resp.StatusCode != http.StatusOK {
+			t.Fatalf("replica A: GET %s: %s %s", zip, resp.Status, body)
+		}
+		if resp, body := a.get(t, mod); resp.StatusCode != http.StatusOK {
+			t.Fatalf("replica A: GET %s: %s %s", mod, resp.Status, body)
+		}
+	}
+	a.close()
+
+	slow := &slowReads{delay: 10 * time.Second}
+	b := newReplicaOver(t, srv, db, vrigConfig{upstreams: []string{mirror.URL()}, hedgeCeiling: 300 * time.Millisecond},
+		func(s sharedtier.Store) sharedtier.Store { slow.Store = s; return slow })
+	for _, p := range paths {
+		resp, body := b.get(t, p)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get(proxy.CacheHeader) != "miss" {
+			t.Fatalf("GET %s with a slow store: %s %s %.100q, want the mirror's", p, resp.Status, resp.Header.Get(proxy.CacheHeader), body)
+		}
+	}
+	st := b.tier.Stats()
+	if st.Abandoned == 0 || st.Errors != 0 || st.Health.State.Down() {
+		t.Errorf("the slow store's stats: %+v", st)
+	}
+	if n := slow.reads.Load(); n >= int64(len(paths)) {
+		t.Errorf("the slow store was asked %d times for %d answers: it should be skipped once known slow", n, len(paths))
 	}
 }

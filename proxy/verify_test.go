@@ -145,6 +145,7 @@ type vrigConfig struct {
 	sharedPrivate    bool
 	now              func() time.Time // proxy.Config.Now; nil: time.Now
 	redirectSize     int64            // proxy.Config.SharedRedirectSize
+	hedgeCeiling     time.Duration    // proxy.Config.HedgeCeiling
 }
 
 // newVerifyRig starts a handler verifying against db (off when db is nil).
@@ -166,6 +167,7 @@ func newVerifyRig(t *testing.T, db *mirrortest.SumDB, c vrigConfig) *vrig {
 		SharedPrivate:      c.sharedPrivate,
 		Now:                c.now,
 		SharedRedirectSize: c.redirectSize,
+		HedgeCeiling:       c.hedgeCeiling,
 		Client:             upstream.New(upstream.Config{ConnectTimeout: time.Second, FirstByteTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second}),
 		Logger:             slog.New(r.logs),
 	}

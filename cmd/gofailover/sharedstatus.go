@@ -48,6 +48,7 @@ func sharedStoreRow(name string, st sharedtier.Stats) *statuspage.SharedStore {
 		Misses:              st.Misses,
 		Errors:              st.Errors,
 		Bypassed:            st.Bypassed,
+		Abandoned:           st.Abandoned,
 		BytesRead:           st.BytesRead,
 		BytesWritten:        st.BytesWritten,
 		Uploads: statuspage.SharedUploads{

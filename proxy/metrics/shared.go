@@ -45,7 +45,7 @@ func newSharedCollector(src SharedStore) *sharedCollector {
 		latencyP95:   desc("latency_p95_seconds", "The 95th percentile of the time of the shared store's answers over its health window (absent when the window holds no answer)."),
 		latencyP99:   desc("latency_p99_seconds", "The 99th percentile of the time of the shared store's answers over its health window (absent when the window holds no answer)."),
 		errorRatio:   desc("error_ratio", "The shared store's share of failed calls over its health window (absent when the window holds no call)."),
-		requests:     desc("requests_total", "Calls to the shared store, by result: hit (a read found an object), miss (a read found none), error (a call, or the read of a body, failed), bypassed (not made because the store was down).", "result"),
+		requests:     desc("requests_total", "Calls to the shared store, by result: hit (a read found an object), miss (a read found none), error (a call, or the read of a body, failed), bypassed (not made because the store was down), abandoned (a read given up because the store was slower than the mirrors).", "result"),
 		uploads:      desc("uploads_total", "Verified answers offered to the shared store, by result: uploaded, present (already stored, by another replica or earlier), failed (given up after retries), dropped (refused by a full upload queue).", "result"),
 		readBytes:    desc("read_bytes_total", "Body bytes read from the shared store."),
 		writtenBytes: desc("written_bytes_total", "Body bytes uploaded to the shared store."),
@@ -102,6 +102,7 @@ func (c *sharedCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.requests, st.Misses, "miss")
 	counter(c.requests, st.Errors, "error")
 	counter(c.requests, st.Bypassed, "bypassed")
+	counter(c.requests, st.Abandoned, "abandoned")
 	counter(c.uploads, st.Uploaded, "uploaded")
 	counter(c.uploads, st.Present, "present")
 	counter(c.uploads, st.Failed, "failed")

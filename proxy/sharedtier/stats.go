@@ -12,7 +12,7 @@ type counters struct {
 	hits, misses, bypassed, errors atomic.Int64
 	bytesRead, bytesWritten        atomic.Int64
 	uploaded, present, failed      atomic.Int64
-	dropped, corrupt               atomic.Int64
+	dropped, corrupt, abandoned    atomic.Int64
 }
 
 // Stats is what the tier has done since it started, and how the store
@@ -22,8 +22,9 @@ type Stats struct {
 	Health health.Status
 	// Hits and Misses count reads that found an object or none; Bypassed
 	// counts calls not made because the store was down; Errors counts
-	// calls (and body reads) that failed.
-	Hits, Misses, Bypassed, Errors int64
+	// calls (and body reads) that failed; Abandoned counts reads given
+	// up because the store was slower than the mirrors.
+	Hits, Misses, Bypassed, Errors, Abandoned int64
 	// BytesRead and BytesWritten count body bytes read from and uploaded
 	// to the store.
 	BytesRead, BytesWritten int64
@@ -47,6 +48,7 @@ func (t *Tier) Stats() Stats {
 		Misses:       t.stats.misses.Load(),
 		Bypassed:     t.stats.bypassed.Load(),
 		Errors:       t.stats.errors.Load(),
+		Abandoned:    t.stats.abandoned.Load(),
 		BytesRead:    t.stats.bytesRead.Load(),
 		BytesWritten: t.stats.bytesWritten.Load(),
 		Uploaded:     t.stats.uploaded.Load(),

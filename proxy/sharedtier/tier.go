@@ -340,3 +340,16 @@ func (t *Tier) Up() bool {
 	s := t.pool.Snapshot()[0]
 	return !s.State.Down()
 }
+
+// LatencyP95 returns the store's recent p95 time to answer, requests and
+// probes alike, when anything is known of it.
+func (t *Tier) LatencyP95() (time.Duration, bool) { return t.pool.LatencyP95(t.store) }
+
+// Abandoned records a read given up after d without an answer because the
+// caller would not wait longer: the store is known to take at least d.
+// Like a mirror's lost hedge, it counts toward the store's latency, not as
+// a failure.
+func (t *Tier) Abandoned(d time.Duration) {
+	t.stats.abandoned.Add(1)
+	t.pool.Report(t.store, health.AbandonedAfter(d))
+}

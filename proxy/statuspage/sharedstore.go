@@ -49,6 +49,9 @@ type SharedStore struct {
 	Misses   int64 `json:"misses"`
 	Errors   int64 `json:"errors"`
 	Bypassed int64 `json:"bypassed"`
+	// Abandoned counts reads given up, or not made, because the store was
+	// slower than the mirrors.
+	Abandoned int64 `json:"abandoned"`
 	// BytesRead and BytesWritten count body bytes read from and uploaded
 	// to the store.
 	BytesRead    int64 `json:"bytes_read"`
@@ -159,6 +162,7 @@ func newSharedView(s *SharedStore, now time.Time) *sharedView {
 		{"Last error", lastErr},
 		{"Hits / misses", count(s.Hits) + " / " + count(s.Misses)},
 		{"Errors / bypassed", count(s.Errors) + " / " + count(s.Bypassed) + " (not asked while down)"},
+		{"Abandoned", count(s.Abandoned) + " (slower than the mirrors)"},
 		{"Read / written", formatBytes(max(s.BytesRead, 0)) + " / " + formatBytes(max(s.BytesWritten, 0))},
 		{"Uploads", count(u.Uploaded) + " uploaded, " + count(u.Present) + " already present, " + count(u.Failed) + " failed, " + count(u.Dropped) + " dropped"},
 		{"Upload queue", count(int64(u.Queue))},

@@ -311,14 +311,30 @@ const memoryMax = 256 << 10
 
 // ReadAnswer reads and checks a 200 answer to r that came from elsewhere
 // than a mirror (the object store replicas share), exactly as a mirror's
-// is read and checked: within its size limit, in memory up to 256 KiB and
-// into a file from spool beyond it (every zip goes to a file), and with
-// the body checks. where names the source in errors; length is the
-// body's announced length, -1 when unknown. Only Body, File and Err of
-// the Response are set: Err is nil for a usable answer.
-func (c *Client) ReadAnswer(ctx context.Context, where string, r *protocol.Request, body io.Reader, length int64, spool func() (File, error)) *Response {
+// is read and checked: under the idle timeout and the slow-body floor
+// (body is closed to abandon it), within its size limit, in memory up to
+// 256 KiB and into a file from spool beyond it (every zip goes to a
+// file), and with the body checks. where names the source in errors;
+// length is the body's announced length, -1 when unknown. Only Body,
+// File, Err and Outcome.Failure of the Response are set: Err is nil for a
+// usable answer.
+func (c *Client) ReadAnswer(ctx context.Context, where string, r *protocol.Request, body io.ReadCloser, length int64, spool func() (File, error)) *Response {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	unblock := context.AfterFunc(ctx, func() { body.Close() })
+	defer unblock()
+	w := c.watch(body, cancel, false)
+	defer w.stop()
 	resp := &Response{Status: http.StatusOK}
-	c.readOK(ctx, where, r, body, length, spool, resp)
+	c.readOK(ctx, where, r, w, length, spool, resp)
+	if resp.Err != nil && resp.Outcome.Failure == health.FailNone {
+		switch context.Cause(ctx) {
+		case ErrSlowBody:
+			resp.Outcome.Failure = health.FailSlowBody
+		case ErrIdleBody:
+			resp.Outcome.Failure = health.FailTimeout
+		}
+	}
 	return resp
 }
 
