@@ -2,6 +2,7 @@ package shared
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -146,9 +147,11 @@ func (s *Store) EnsureBucket(ctx context.Context) error {
 }
 
 // unreachable marks err as ErrUnreachable when the store did not answer
-// with an error of its own.
+// with an error of its own. A certificate that does not verify is not
+// that: the endpoint is wrong, or not who it says it is.
 func unreachable(err error) error {
-	if minio.ToErrorResponse(err).Code == "" {
+	var cert *tls.CertificateVerificationError
+	if minio.ToErrorResponse(err).Code == "" && !errors.As(err, &cert) {
 		return fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	return err

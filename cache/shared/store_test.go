@@ -18,6 +18,7 @@ import (
 
 	"github.com/gofailover/gofailover/cache/shared"
 	"github.com/gofailover/gofailover/cache/shared/sharedtest"
+	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
 
 // openStore starts a versitygw and opens a store on bucket "gofailover"
@@ -428,5 +429,24 @@ func TestStatusRoundTrip(t *testing.T) {
 	obj.Body.Close()
 	if obj.Status != http.StatusNotFound {
 		t.Errorf("status %d read back, want 404", obj.Status)
+	}
+}
+
+// TestHTTPSEndpointVerifiesCertificates: an https endpoint whose
+// certificate does not verify is refused, and the refusal is not taken
+// for a store that merely does not answer.
+func TestHTTPSEndpointVerifiesCertificates(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("a request reached a store whose certificate does not verify: %s %s", r.Method, r.URL)
+	}))
+	srv.Config.ErrorLog = mirrortest.QuietLog()
+	defer srv.Close()
+	loc, err := shared.ParseURL("s3://gofailover?endpoint=" + srv.URL + "&region=us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = shared.Open(context.Background(), shared.Config{Location: loc, Credentials: credentials.NewStaticV4("id", "secret", "")})
+	if err == nil || errors.Is(err, shared.ErrUnreachable) || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("Open of a store with an untrusted certificate: %v, want a certificate error", err)
 	}
 }
