@@ -128,6 +128,12 @@ func TestProcessBadSettingsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"GOPROXY=direct"}, "GOFAILOVER_UPSTREAMS is not set"},
 		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_CACHE_DIR=/proc/gofailover"}, "GOFAILOVER_CACHE_DIR"},
 		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_LISTEN=256.0.0.1:1"}, "GOFAILOVER_LISTEN"},
+		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_SHARED_STORE=https://bucket.example/x"}, "GOFAILOVER_SHARED_STORE"},
+		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_SHARED_STORE=s3://ab"}, "GOFAILOVER_SHARED_STORE"},
+		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_SHARED_STORE=s3://key:secret@bucket"}, "GOFAILOVER_SHARED_STORE"},
+		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_SHARED_STORE=s3://bucket?endpoint=ftp://x"}, "GOFAILOVER_SHARED_STORE"},
+		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_SHARED_PRIVATE=maybe"}, "GOFAILOVER_SHARED_PRIVATE"},
+		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_SHARED_REDIRECT_SIZE=1MiB"}, "GOFAILOVER_SHARED_REDIRECT_SIZE"},
 	}
 	for _, tt := range tests {
 		p := startProcess(t, append([]string{"GOFAILOVER_CACHE_DIR=" + t.TempDir()}, tt.env...)...)
