@@ -113,12 +113,12 @@ func (b *bench) run(ctx context.Context) (rep *Report, err error) {
 		return nil, err
 	}
 	defer b.gf.stop()
-	if b.fsrv, err = startFileServer(ctx, home, tree, o.timeout+time.Minute); err != nil {
+	if b.fsrv, err = startFileServer(ctx, home, tree, o.timeout+time.Minute, o.baseline == "memory"); err != nil {
 		return nil, err
 	}
 	defer b.fsrv.stop()
-	b.progress.logf("gofailover pid %d at %s; fileserver pid %d at %s; mirror %s",
-		b.gf.pid, b.gf.url, b.fsrv.pid, b.fsrv.url, mirror.URL())
+	b.progress.logf("gofailover pid %d at %s; baseline (%s) pid %d at %s; mirror %s",
+		b.gf.pid, b.gf.url, o.baseline, b.fsrv.pid, b.fsrv.url, mirror.URL())
 
 	b.progress.logf("warming gofailover's cache and checking both servers' answers")
 	if err := b.warm(ctx); err != nil {
@@ -214,6 +214,7 @@ func (b *bench) run(ctx context.Context) (rep *Report, err error) {
 		BigZipBytes:     b.fx.big.size,
 		SettleSeconds:   o.settle.Seconds(),
 		FileWriteChunk:  o.writeChunk,
+		Baseline:        o.baseline,
 		GofailoverEnv:   o.childEnv,
 		LoadAvgStart:    loadStart,
 		LoadAvgEnd:      loadAverage(),
@@ -278,7 +279,7 @@ func (b *bench) warm(ctx context.Context) error {
 			return fmt.Errorf("warming: %w", err)
 		}
 		if err := check(ctx, client, b.fsrv, fx, ""); err != nil {
-			return fmt.Errorf("checking the file server: %w", err)
+			return fmt.Errorf("checking the baseline server: %w", err)
 		}
 	}
 	return nil

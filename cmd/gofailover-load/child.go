@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -240,19 +243,22 @@ func startGofailover(ctx context.Context, bin, home, cacheDir, upstream, sumdb s
 	return startChild(ctx, nameGofailover, cmd)
 }
 
-// startFileServer starts this program in its -fileserver mode serving dir.
-func startFileServer(ctx context.Context, home, dir string, lifetime time.Duration) (*child, error) {
+// startFileServer starts this program in its -fileserver mode serving dir:
+// from memory when memory is set, else from the files.
+func startFileServer(ctx context.Context, home, dir string, lifetime time.Duration, memory bool) (*child, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("finding this program to start the file server: %w", err)
+		return nil, fmt.Errorf("finding this program to start the baseline server: %w", err)
 	}
-	cmd := exec.Command(self, "-fileserver", dir, "-lifetime", lifetime.String())
+	cmd := exec.Command(self, "-fileserver", dir, "-lifetime", lifetime.String(), "-memory="+strconv.FormatBool(memory))
 	cmd.Env = childEnv(home)
 	return startChild(ctx, nameFileserver, cmd)
 }
 
 // fileServerMain is the hidden -fileserver mode: http.FileServer over a
-// directory on 127.0.0.1:0, configured like gofailover's http.Server. It
+// directory on 127.0.0.1:0, configured like gofailover's http.Server, or
+// with -memory a handler serving the directory's files from memory (read
+// once at start) with http.ServeContent over a bytes.Reader. It
 // prints "fileserver listening addr=HOST:PORT" and serves until its
 // standard input closes (the parent went away), SIGTERM or SIGINT, or the
 // lifetime passes.
@@ -261,8 +267,9 @@ func fileServerMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dir := fs.String("fileserver", "", "directory to serve")
 	lifetime := fs.Duration("lifetime", 10*time.Minute, "exit after this long")
+	memory := fs.Bool("memory", false, "serve the files from memory")
 	if err := fs.Parse(args); err != nil || *dir == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: gofailover-load -fileserver DIR [-lifetime D]")
+		fmt.Fprintln(stderr, "usage: gofailover-load -fileserver DIR [-lifetime D] [-memory]")
 		return exitUsage
 	}
 	if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
@@ -274,12 +281,19 @@ func fileServerMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fileserver: %v\n", err)
 		return exitBroken
 	}
+	handler := http.FileServer(http.Dir(*dir))
+	if *memory {
+		if handler, err = newMemoryHandler(*dir); err != nil {
+			fmt.Fprintf(stderr, "fileserver: %v\n", err)
+			return exitBroken
+		}
+	}
 	srv := &http.Server{
-		Handler:           http.FileServer(http.Dir(*dir)),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	fmt.Fprintf(stdout, "fileserver listening addr=%s dir=%s\n", ln.Addr(), *dir)
+	fmt.Fprintf(stdout, "fileserver listening addr=%s dir=%s memory=%t\n", ln.Addr(), *dir, *memory)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	stdinClosed := make(chan struct{})
@@ -304,4 +318,52 @@ func fileServerMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fileserver: shutdown: %v\n", err)
 	}
 	return exitPass
+}
+
+// memoryHandler serves a directory's files from memory, read once: the
+// baseline of a server that does nothing but answer with bytes it holds.
+type memoryHandler struct {
+	files   map[string]memoryFile // by URL path
+	modTime time.Time
+}
+
+// memoryFile is one file's bytes and media type.
+type memoryFile struct {
+	data        []byte
+	contentType string
+}
+
+// newMemoryHandler reads every regular file under dir into memory.
+func newMemoryHandler(dir string) (*memoryHandler, error) {
+	h := &memoryHandler{files: map[string]memoryFile{}, modTime: time.Now()}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		h.files["/"+filepath.ToSlash(rel)] = memoryFile{data: data, contentType: http.DetectContentType(data)}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s into memory: %w", dir, err)
+	}
+	return h, nil
+}
+
+// ServeHTTP answers a GET or HEAD of a file with http.ServeContent.
+func (h *memoryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.files[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", f.contentType)
+	http.ServeContent(w, r, "", h.modTime, bytes.NewReader(f.data))
 }

@@ -157,3 +157,41 @@ func TestWriteFileChunked(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryHandler serves a tree from memory: the bytes at their URL
+// paths, HEAD and ranges as http.ServeContent does, 404 for the rest.
+func TestMemoryHandler(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "example.com", "m", "@v", "v1.0.0.info")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"Version":"v1.0.0"}`
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := newMemoryHandler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/example.com/m/@v/v1.0.0.info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 64)
+	n, _ := drain(resp.Body, got, true)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(got[:n]) != body {
+		t.Errorf("GET: %d %q", resp.StatusCode, got[:n])
+	}
+	resp, err = http.Get(srv.URL + "/example.com/m/@v/v9.info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET of a missing file: %d", resp.StatusCode)
+	}
+}
