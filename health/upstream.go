@@ -132,3 +132,24 @@ func (Static) Report(*Upstream, Outcome) {}
 
 // ReportDenial does nothing.
 func (Static) ReportDenial(*Upstream, string, int, string) {}
+
+// AcquireBackground takes one of u's request slots for background work,
+// such as a prefetch, without waiting, and only while more than a quarter
+// of them (at least one) would stay free for users' requests: background
+// work never takes, nor waits in line for, the slots users' requests need.
+// It reports false when it took none.
+func (u *Upstream) AcquireBackground() (release func(), ok bool) {
+	if u.slots == nil {
+		return func() {}, true
+	}
+	reserve := max(cap(u.slots)/4, 1)
+	if cap(u.slots)-len(u.slots) <= reserve {
+		return nil, false
+	}
+	select {
+	case u.slots <- struct{}{}:
+		return u.release, true
+	default:
+		return nil, false
+	}
+}

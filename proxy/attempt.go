@@ -60,10 +60,11 @@ func (h *Handler) storageFailed(req *protocol.Request, err error) *answer {
 // a request slot (up to the first-byte timeout) instead of moving on, and
 // the slow-body floor would gain nothing. When the response header arrives it sends on headers, if not
 // nil (which must have room: it is never waited on).
-func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *protocol.Request, last, hedged bool, headers chan<- struct{}) attemptResult {
+func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *protocol.Request, last, hedged, background bool, headers chan<- struct{}) attemptResult {
 	var blob *cache.Blob
 	opt := upstream.Options{
-		Last: last,
+		Last:       last && !background,
+		Background: background,
 		Spool: func() (upstream.File, error) {
 			b, err := h.cfg.Store.NewBlob()
 			if err != nil {

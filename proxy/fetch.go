@@ -32,6 +32,9 @@ type answer struct {
 	// empty, cacheShared for a copy from the shared store, cacheStale for
 	// one past its TTL that no mirror could refresh.
 	source string
+	// background marks the answer of a prefetch: a user's request that
+	// joined it fetches again if it failed (see Handler.serve).
+	background bool
 }
 
 // fetch asks the upstreams, best first, until one serves the answer, and
@@ -43,18 +46,18 @@ type answer struct {
 // copy that passes every check a mirror's answer passes is served. The
 // store's copies of answers that can change, and of "not found" answers,
 // stand in for the mirrors' only when none of them answers: served stale.
-func (h *Handler) fetch(req *protocol.Request) *answer {
+func (h *Handler) fetch(req *protocol.Request, job *prefetchJob) *answer {
 	h.prefetchLookup(req)
 	var stored *sharedCopy
 	if req.Immutable {
 		stored = h.readShared(req)
 		if stored != nil && stored.status == http.StatusOK {
-			return h.commitShared(req, stored, cacheShared)
+			return h.commitShared(req, stored, cacheShared, job)
 		}
 	}
 	var ans *answer
 	if candidates := h.router(req).Candidates(); len(candidates) > 0 {
-		ans = h.fetchHedged(req, candidates)
+		ans = h.fetchHedged(req, candidates, job)
 	} else {
 		ans = &answer{status: http.StatusBadGateway, reason: "no upstream is configured for this request"}
 	}
@@ -65,7 +68,7 @@ func (h *Handler) fetch(req *protocol.Request) *answer {
 		if stored != nil {
 			h.log.Info("serving the shared store's copy: no upstream answered",
 				"key", req.Path, "stored", stored.storedAt, "status", stored.status, "reason", ans.reason)
-			return h.commitShared(req, stored, cacheStale)
+			return h.commitShared(req, stored, cacheStale, job)
 		}
 	}
 	stored.discard()
@@ -136,8 +139,13 @@ func (h *Handler) conclude(req *protocol.Request, t attemptTally) *answer {
 }
 
 // commit stores a successful attempt's body, queues it for the shared
-// store, and returns the answer to serve.
-func (h *Handler) commit(req *protocol.Request, u *health.Upstream, got attemptResult) *answer {
+// store and, for a go.mod file, prefetches its requirements' (job is the
+// prefetch that fetched it, nil for a user's request), and returns the
+// answer to serve.
+func (h *Handler) commit(req *protocol.Request, u *health.Upstream, got attemptResult, job *prefetchJob) *answer {
+	if req.Kind == protocol.KindMod && got.resp.Body != nil {
+		h.prefetch.requirements(req, got.resp.Body, job)
+	}
 	ans, stored := h.store(req, cache.Meta{
 		Status:    http.StatusOK,
 		Immutable: req.Immutable,

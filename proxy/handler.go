@@ -113,6 +113,9 @@ type Config struct {
 	// SharedRedirectExpiry is how long a redirect's presigned URL is
 	// valid. Zero means DefaultSharedRedirectExpiry.
 	SharedRedirectExpiry time.Duration
+	// Prefetch says what is fetched ahead of the go command; the zero
+	// value prefetches nothing.
+	Prefetch Prefetch
 	// NoRequestCounts turns off the per-request counts of Stats (the
 	// other counters stay), to measure what counting costs a cache hit.
 	NoRequestCounts bool
@@ -145,6 +148,8 @@ type Handler struct {
 	stats handlerStats
 	// noSpace paces the log lines of writes the full cache refused.
 	noSpace everyMinute
+	// prefetch fetches answers ahead of the go command; nil when off.
+	prefetch *prefetcher
 	// sharedSum reads checksum-database lookups and tiles from the shared
 	// store; nil without one.
 	sharedSum *sharedSumSource
@@ -191,6 +196,7 @@ func New(ctx context.Context, cfg Config) *Handler {
 	if cfg.Shared != nil {
 		h.sharedSum = &sharedSumSource{h: h}
 	}
+	h.prefetch = newPrefetcher(h, cfg.Prefetch)
 	if cfg.HedgeBudget > 0 {
 		h.hedges = &hedgeBudget{ratio: cfg.HedgeBudget, burst: cfg.HedgeBurst, now: cfg.Now, start: cfg.Now()}
 	}
@@ -256,6 +262,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *protocol.Re
 		writeError(w, http.StatusNotFound, reason)
 		return
 	}
+	h.prefetch.asked(req.Path)
 	obj, err := h.cfg.Store.Open(req.Path)
 	miss := "not cached"
 	switch {
@@ -283,6 +290,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *protocol.Re
 		obj = nil
 	}
 	h.logDecision(r, req, "miss", miss)
+	h.prefetch.afterInfo(req)
 
 	// Concurrent requests for one key share one fetch. The fetch does not
 	// belong to any one request: it goes on when its first client leaves,
@@ -292,11 +300,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *protocol.Re
 	h.fetches.Add(1)
 	go func() {
 		defer h.fetches.Done()
-		v, _, shared := h.flight.Do(req.Path, func() (any, error) { return h.load(req), nil })
+		v, _, shared := h.flight.Do(req.Path, func() (any, error) { return h.load(req, nil), nil })
 		if shared {
 			h.stats.shared.Add(1)
 		}
-		ch <- v.(*answer)
+		ans := v.(*answer)
+		if ans.background && ans.status != http.StatusOK && ans.status != http.StatusNotFound {
+			// This request joined a prefetch, which gave up where a
+			// user's request would not (no slot to spare, no hedge):
+			// fetched again, as the user's.
+			v, _, _ = h.flight.Do(req.Path, func() (any, error) { return h.load(req, nil), nil })
+			ans = v.(*answer)
+		}
+		ch <- ans
 	}()
 	var ans *answer
 	select {
@@ -323,15 +339,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *protocol.Re
 
 // load produces the answer to a request the cache could not serve:
 // lookups and tiles of the verifier's checksum database through the
-// verifier, anything else from the upstreams.
-func (h *Handler) load(req *protocol.Request) *answer {
-	if h.verifiesLookup(req) {
-		return h.lookup(req)
+// verifier, anything else from the upstreams. job is the prefetch that
+// asks, nil for a user's request.
+func (h *Handler) load(req *protocol.Request, job *prefetchJob) *answer {
+	var ans *answer
+	switch t, tile := h.verifiesTile(req); {
+	case h.verifiesLookup(req):
+		ans = h.lookup(req)
+	case tile:
+		ans = h.tile(req, t, job)
+	default:
+		ans = h.fetch(req, job)
 	}
-	if t, ok := h.verifiesTile(req); ok {
-		return h.tile(req, t)
-	}
-	return h.fetch(req)
+	ans.background = job != nil
+	return ans
 }
 
 // fresh reports whether a cached entry may be served without asking upstream.

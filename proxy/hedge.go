@@ -63,7 +63,10 @@ func (h *Handler) upstreamHedgeDelay(router Router, u *health.Upstream) time.Dur
 // they are small and held in memory, and they are the go command's first
 // requests, so a mirror that has stopped answering would otherwise cost
 // each of them the whole first-byte timeout until its breaker opens.
-func (h *Handler) fetchHedged(req *protocol.Request, candidates []*health.Upstream) *answer {
+//
+// A prefetch (job not nil) is not hedged, and its attempts take only
+// request slots users' requests can spare.
+func (h *Handler) fetchHedged(req *protocol.Request, candidates []*health.Upstream, job *prefetchJob) *answer {
 	ctx, cancel := context.WithCancel(h.base)
 	defer cancel()
 	type done struct {
@@ -81,7 +84,7 @@ func (h *Handler) fetchHedged(req *protocol.Request, candidates []*health.Upstre
 		h.hedges.attempt(hedged)
 		h.stats.attempt(hedged)
 		last := next == len(candidates)
-		go func() { results <- done{u, h.attempt(ctx, u, req, last, hedged, headers), hedged} }()
+		go func() { results <- done{u, h.attempt(ctx, u, req, last, hedged, job != nil, headers), hedged} }()
 	}
 
 	var (
@@ -117,7 +120,7 @@ func (h *Handler) fetchHedged(req *protocol.Request, candidates []*health.Upstre
 		case <-timer.C:
 			switch {
 			case answering:
-			case next < len(candidates) && h.hedges.allow():
+			case next < len(candidates) && job == nil && h.hedges.allow():
 				h.log.Debug("hedging: no answer yet", "key", req.Path, "waiting_on", candidates[next-1].Name, "next", candidates[next].Name)
 				launch(true)
 				timer.Reset(h.hedgeDelay(req, candidates[next-1]))
@@ -146,7 +149,7 @@ func (h *Handler) fetchHedged(req *protocol.Request, candidates []*health.Upstre
 	switch {
 	case winner != nil:
 		h.reportDenials(req, tally, winner.u)
-		return h.commit(req, winner.u, winner.got)
+		return h.commit(req, winner.u, winner.got, job)
 	case final != nil:
 		return final
 	}

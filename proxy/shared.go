@@ -342,7 +342,7 @@ func (h *Handler) condemnShared(path string, why error) {
 // commitShared stores a checked copy from the shared store in the local
 // cache, with the time it was fetched from a mirror for a mutable answer,
 // and returns the answer to serve.
-func (h *Handler) commitShared(req *protocol.Request, c *sharedCopy, source string) *answer {
+func (h *Handler) commitShared(req *protocol.Request, c *sharedCopy, source string, job *prefetchJob) *answer {
 	if c.status != http.StatusOK {
 		meta := cache.Meta{Status: c.status, StoredAt: c.storedAt, Upstream: sharedSourceName}
 		if err := h.cfg.Store.PutBytes(req.Path, meta, c.body); err != nil {
@@ -353,6 +353,9 @@ func (h *Handler) commitShared(req *protocol.Request, c *sharedCopy, source stri
 	storedAt := h.cfg.Now()
 	if !req.Immutable {
 		storedAt = c.storedAt
+	}
+	if req.Kind == protocol.KindMod && c.body != nil {
+		h.prefetch.requirements(req, c.body, job)
 	}
 	ans, _ := h.store(req, cache.Meta{
 		Status:    http.StatusOK,

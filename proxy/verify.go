@@ -131,11 +131,11 @@ func (h *Handler) verifiesTile(req *protocol.Request) (tlog.Tile, bool) {
 // verifier and stored; when no verified tree head covers it yet, fetched
 // from the upstreams like any pass-through answer (stored unverified, and
 // verified once a tree head covers it).
-func (h *Handler) tile(req *protocol.Request, t tlog.Tile) *answer {
+func (h *Handler) tile(req *protocol.Request, t tlog.Tile, job *prefetchJob) *answer {
 	data, err := h.sums.Tile(h.base, t)
 	switch {
 	case errors.Is(err, checksum.ErrNoTree):
-		return h.fetch(req)
+		return h.fetch(req, job)
 	case err != nil:
 		return &answer{status: http.StatusBadGateway, reason: err.Error()}
 	}

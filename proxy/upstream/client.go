@@ -156,6 +156,11 @@ type Options struct {
 	Last bool
 	// Probe marks the request as an active probe's.
 	Probe bool
+	// Background marks work no user waits for, such as a prefetch: it
+	// takes one of the upstream's request slots only while enough stay
+	// free for users' requests, never waiting for one
+	// (health.Upstream.AcquireBackground), and fails as Local otherwise.
+	Background bool
 }
 
 // Response is what one request to an upstream gave, and its judgment.
@@ -232,7 +237,16 @@ func (c *Client) Get(ctx context.Context, u *health.Upstream, r *protocol.Reques
 	if opt.Last {
 		wait = max(wait, c.cfg.FirstByteTimeout)
 	}
-	release, err := u.Acquire(ctx, wait)
+	var release func()
+	var err error
+	if opt.Background {
+		var ok bool
+		if release, ok = u.AcquireBackground(); !ok {
+			err = fmt.Errorf("%s: %w: no slot to spare for background work", u.Name, health.ErrBusy)
+		}
+	} else {
+		release, err = u.Acquire(ctx, wait)
+	}
 	if err != nil {
 		// Nothing was sent: it says nothing about the upstream.
 		resp.Err, resp.Local = err, true
