@@ -31,61 +31,62 @@ const envPrefix = "GOFAILOVER_"
 // variable (envPrefix + the env tag) and a command-line flag (the tag in
 // lower case with dashes); the flag wins.
 type Config struct {
-	Listen                 string        `env:"LISTEN" envDefault:"127.0.0.1:3131" usage:"address the proxy listens on"`
-	Upstreams              []string      `env:"UPSTREAMS" usage:"comma-separated upstream proxy URLs, in preference order (default: the go command's GOPROXY list without direct, off and this server)"`
-	CacheDir               string        `env:"CACHE_DIR" usage:"cache directory (default: gofailover under the user cache directory)"`
-	CacheMaxSize           byteSize      `env:"CACHE_MAX_SIZE" envDefault:"0" usage:"most bytes of answers the cache keeps, such as 20GiB; past it the least recently used are evicted (0: no bound)"`
-	CacheReserve           reserveSize   `env:"CACHE_RESERVE" usage:"free space the cache leaves on its disk, as a size such as 2GiB or a share such as 5%; below it the cache is read-only: new answers are served without being stored, and zips get 503 (default: 1GiB, or 10% of a smaller file system; never below 64MiB)"`
-	ScrubRate              byteSize      `env:"SCRUB_RATE" envDefault:"8MiB" usage:"bytes per second the background scrub reads to re-hash every cached file, a pass every scrub interval; a file that does not hash to its name is removed, never served, and fetched again (0: no scrub)"`
-	ScrubInterval          time.Duration `env:"SCRUB_INTERVAL" envDefault:"24h" usage:"how often the scrub starts a pass over every cached file"`
-	CacheKeepStale         time.Duration `env:"CACHE_KEEP_STALE" envDefault:"168h" usage:"age past which an answer that can change (@v/list, @latest, a remembered \"not found\", ...), kept to serve when every upstream fails, is deleted (0: kept until evicted)"`
-	SumDB                  string        `env:"SUMDB" usage:"checksum database every public .mod and .zip is verified against, as in GOSUMDB: name, name+key, \"name+key url\" or off (default: the go command's GOSUMDB)"`
-	Private                string        `env:"PRIVATE" usage:"comma-separated module path patterns (GOPRIVATE syntax) never verified nor sent to public upstreams (default: the go command's GOPRIVATE and GONOSUMDB)"`
-	PrivateUpstreams       []string      `env:"PRIVATE_UPSTREAMS" usage:"comma-separated upstream proxy URLs for private modules, in preference order (default: none; private modules get 404)"`
-	SharedStore            string        `env:"SHARED_STORE" usage:"object store shared by a fleet of replicas, a second tier under the local cache: s3://BUCKET[/PREFIX]?endpoint=URL&region=REGION (endpoint optional for AWS; path-style addressing with an endpoint unless use_path_style=false); credentials come from the AWS chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the shared config and credentials files, instance roles (default: none)"`
-	SharedPrivate          onOff         `env:"SHARED_PRIVATE" envDefault:"off" usage:"on: private modules go to the shared store too, under their own prefix (they may be secret)"`
-	SharedTimeout          time.Duration `env:"SHARED_TIMEOUT" envDefault:"2s" usage:"how long a call to the shared store may wait for its answer to start, and a body for its next byte five times as long; past it the replica goes on without the store"`
-	SharedRedirectSize     byteSize      `env:"SHARED_REDIRECT_SIZE" envDefault:"0" usage:"zips at least this large are answered, once the shared store's copy is known to be verified, with a redirect to a presigned URL of it, so that their bytes flow from the store (0: off)"`
-	MutableTTL             time.Duration `env:"MUTABLE_TTL" envDefault:"1m" usage:"how long @v/list, @latest, version queries and /sumdb/*/latest stay fresh"`
-	ConnectTimeout         time.Duration `env:"CONNECT_TIMEOUT" envDefault:"5s" usage:"timeout for connecting to an upstream (TCP and TLS)"`
-	FirstByteTimeout       time.Duration `env:"FIRST_BYTE_TIMEOUT" envDefault:"30s" usage:"timeout for an upstream's response header"`
-	IdleTimeout            time.Duration `env:"IDLE_TIMEOUT" envDefault:"30s" usage:"abort an upstream body that makes no progress for this long"`
-	MinBodyRate            byteSize      `env:"MIN_BODY_RATE" envDefault:"32KiB" usage:"slow-body floor: an upstream body that averages fewer bytes per second than this, once 2s have passed since its header, is abandoned and the next upstream tried (0: no floor)"`
-	UpstreamMaxConcurrency int           `env:"UPSTREAM_MAX_CONCURRENCY" envDefault:"32" usage:"requests in flight to one upstream at most; a fetch that finds none free within 5s moves on to the next upstream, and at the last one waits its turn up to the first-byte timeout"`
-	HedgeFloor             time.Duration `env:"HEDGE_FLOOR" envDefault:"100ms" usage:"shortest wait for an upstream's response header before the request also goes to the next upstream (the wait is the upstream's recent p95)"`
-	HedgeCeiling           time.Duration `env:"HEDGE_CEILING" envDefault:"2s" usage:"longest such wait, and the wait for an upstream with no recent latency"`
-	HedgeBudget            float64       `env:"HEDGE_BUDGET" envDefault:"0.1" usage:"hedged requests at most, as a share of the other upstream requests over a minute; 0 turns hedging off"`
-	HedgeBurst             int           `env:"HEDGE_BURST" envDefault:"16" usage:"hedged requests per minute allowed beyond the budget, so that the first requests after a start or a quiet spell can hedge around a mirror that stopped answering; 0 means none"`
-	ProbeInterval          time.Duration `env:"PROBE_INTERVAL" envDefault:"15s" usage:"how often each upstream is probed in the background (with 10% jitter); 0 turns probing off"`
-	ProbeTimeout           time.Duration `env:"PROBE_TIMEOUT" envDefault:"10s" usage:"timeout of one probe request"`
-	ProbeModule            string        `env:"PROBE_MODULE" envDefault:"golang.org/x/mod@v0.1.0" usage:"module@version whose @v/list and .info the probes ask for (off: only the checksum database's /supported)"`
-	PrivateProbeModule     string        `env:"PRIVATE_PROBE_MODULE" usage:"module@version whose @v/list and .info the probes ask the private upstreams for (default: none; private upstreams are then judged by users' requests alone)"`
-	HealthWindow           time.Duration `env:"HEALTH_WINDOW" envDefault:"5m" usage:"how long an upstream's results count in its latency percentiles and error rate"`
-	LatencyHalfLife        time.Duration `env:"LATENCY_HALF_LIFE" usage:"an upstream's latency average forgets with time as well as with samples: a result weighs at least 1-2^(-gap/this), so a mirror only probes reach is judged by its latest answers (default: a fifth of the probe interval, 3s when probing is off)"`
-	FailureCost            time.Duration `env:"FAILURE_COST" envDefault:"1s" usage:"what a failed request is taken to cost when ranking upstreams: score = latency average + error rate x this"`
-	StalePenalty           time.Duration `env:"STALE_PENALTY" envDefault:"1s" usage:"added to the score of an upstream whose list of the probe module lacks versions another upstream lists"`
-	RoutingHysteresis      float64       `env:"ROUTING_HYSTERESIS" envDefault:"0.1" usage:"another upstream takes the lead only if it beats the leader's score improved by this share (and 5ms), so similar mirrors do not flap"`
-	BreakerFailures        int           `env:"BREAKER_FAILURES" envDefault:"5" usage:"consecutive failures that open an upstream's circuit breaker"`
-	BreakerErrorRate       float64       `env:"BREAKER_ERROR_RATE" envDefault:"0.5" usage:"error rate over the health window that opens the breaker (0 to 1)"`
-	BreakerMinSamples      int           `env:"BREAKER_MIN_SAMPLES" envDefault:"20" usage:"fewest results in the window for the error rate to open the breaker"`
-	BreakerBackoff         time.Duration `env:"BREAKER_BACKOFF" envDefault:"5s" usage:"how long an opened breaker waits before trial requests; doubles while the upstream stays bad"`
-	BreakerMaxBackoff      time.Duration `env:"BREAKER_MAX_BACKOFF" envDefault:"5m" usage:"the longest breaker backoff"`
-	BreakerTrials          int           `env:"BREAKER_TRIALS" envDefault:"3" usage:"successful trial requests that close a half-open breaker"`
-	Quarantine             time.Duration `env:"QUARANTINE" envDefault:"30m" usage:"how long an upstream caught serving content that fails checksum verification is kept out"`
-	AlertWebhook           string        `env:"ALERT_WEBHOOK" usage:"URL that alert firings and resolutions are POSTed to as JSON (default: none; they are logged either way)"`
-	AlertmanagerURL        []string      `env:"ALERTMANAGER_URL" usage:"comma-separated Prometheus Alertmanager URLs that firing alerts are sent to (API v2), again every minute while they fire, and resolutions (default: none)"`
-	AlertFor               time.Duration `env:"ALERT_FOR" envDefault:"1m" usage:"how long an alert's condition must hold before it fires"`
-	AlertLatencyFloor      time.Duration `env:"ALERT_LATENCY_FLOOR" envDefault:"500ms" usage:"latency below which the latency alert never fires, whatever the upstream's baseline"`
-	AlertLatencyK          float64       `env:"ALERT_LATENCY_K" envDefault:"3" usage:"the latency alert fires above mean + this many standard deviations of the upstream's latency over the last hour"`
-	AlertErrorRate         float64       `env:"ALERT_ERROR_RATE" envDefault:"0.2" usage:"error rate over the health window above which the error-rate alert fires (0 to 1)"`
-	MaxConnections         int           `env:"MAX_CONNECTIONS" envDefault:"0" usage:"most client connections open at once; past it the connection idle the longest is closed for the new one, or the new one when none is idle (0: three quarters of the open-file limit less 64, at most 16384)"`
-	ClientReadTimeout      time.Duration `env:"CLIENT_READ_TIMEOUT" envDefault:"10s" usage:"how long a client may take to send a request's header, and then its body (thrown away; 64 KiB at most); past it the connection is closed"`
-	ClientWriteTimeout     time.Duration `env:"CLIENT_WRITE_TIMEOUT" envDefault:"30s" usage:"how long a client may take to receive each 256 KiB of an answer; past it the connection is closed (0: no limit)"`
-	ClientIdleTimeout      time.Duration `env:"CLIENT_IDLE_TIMEOUT" envDefault:"2m" usage:"how long a client connection may stay open between requests"`
-	ShutdownTimeout        time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s" usage:"how long SIGINT/SIGTERM waits for in-flight requests"`
-	LogLevel               slog.Level    `env:"LOG_LEVEL" envDefault:"info" usage:"log level: debug, info, warn or error"`
-	BadgerLogLevel         slog.Level    `env:"BADGER_LOG_LEVEL" envDefault:"warn" usage:"least level of the cache index's (Badger's) own log lines that are logged: debug, info, warn or error (its routine lines are debug)"`
-	LogFormat              string        `env:"LOG_FORMAT" envDefault:"text" usage:"log format: text or json"`
+	Listen                 string          `env:"LISTEN" envDefault:"127.0.0.1:3131" usage:"address the proxy listens on"`
+	Upstreams              []string        `env:"UPSTREAMS" usage:"comma-separated upstream proxy URLs, in preference order (default: the go command's GOPROXY list without direct, off and this server)"`
+	CacheDir               string          `env:"CACHE_DIR" usage:"cache directory (default: gofailover under the user cache directory)"`
+	CacheMaxSize           byteSize        `env:"CACHE_MAX_SIZE" envDefault:"0" usage:"most bytes of answers the cache keeps, such as 20GiB; past it the least recently used are evicted (0: no bound)"`
+	CacheReserve           reserveSize     `env:"CACHE_RESERVE" usage:"free space the cache leaves on its disk, as a size such as 2GiB or a share such as 5%; below it the cache is read-only: new answers are served without being stored, and zips get 503 (default: 1GiB, or 10% of a smaller file system; never below 64MiB)"`
+	ScrubRate              byteSize        `env:"SCRUB_RATE" envDefault:"8MiB" usage:"bytes per second the background scrub reads to re-hash every cached file, a pass every scrub interval; a file that does not hash to its name is removed, never served, and fetched again (0: no scrub)"`
+	ScrubInterval          time.Duration   `env:"SCRUB_INTERVAL" envDefault:"24h" usage:"how often the scrub starts a pass over every cached file"`
+	CacheKeepStale         time.Duration   `env:"CACHE_KEEP_STALE" envDefault:"168h" usage:"age past which an answer that can change (@v/list, @latest, a remembered \"not found\", ...), kept to serve when every upstream fails, is deleted (0: kept until evicted)"`
+	SumDB                  string          `env:"SUMDB" usage:"checksum database every public .mod and .zip is verified against, as in GOSUMDB: name, name+key, \"name+key url\" or off (default: the go command's GOSUMDB)"`
+	Private                string          `env:"PRIVATE" usage:"comma-separated module path patterns (GOPRIVATE syntax) never verified nor sent to public upstreams (default: the go command's GOPRIVATE and GONOSUMDB)"`
+	PrivateUpstreams       []string        `env:"PRIVATE_UPSTREAMS" usage:"comma-separated upstream proxy URLs for private modules, in preference order (default: none; private modules get 404)"`
+	SharedStore            string          `env:"SHARED_STORE" usage:"object store shared by a fleet of replicas, a second tier under the local cache: s3://BUCKET[/PREFIX]?endpoint=URL&region=REGION (endpoint optional for AWS; path-style addressing with an endpoint unless use_path_style=false); credentials come from the AWS chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the shared config and credentials files, instance roles (default: none)"`
+	SharedPrivate          onOff           `env:"SHARED_PRIVATE" envDefault:"off" usage:"on: private modules go to the shared store too, under their own prefix (they may be secret)"`
+	SharedTimeout          time.Duration   `env:"SHARED_TIMEOUT" envDefault:"2s" usage:"how long a call to the shared store may wait for its answer to start, and a body for its next byte five times as long; past it the replica goes on without the store"`
+	SharedRedirectSize     byteSize        `env:"SHARED_REDIRECT_SIZE" envDefault:"0" usage:"zips at least this large are answered, once the shared store's copy is known to be verified, with a redirect to a presigned URL of it, so that their bytes flow from the store (0: off)"`
+	Prefetch               prefetchSetting `env:"PREFETCH" envDefault:"mod" usage:"what is fetched ahead of the go command, which walks the module graph in waves: off, or a list of mod (the .mod of a version whose .info is asked for, and the requirements' .mod files of every .mod fetched, 3 levels deep) and zip (the .zip of a version whose .info is asked for); prefetches use only request slots users can spare, and stop when users go quiet"`
+	MutableTTL             time.Duration   `env:"MUTABLE_TTL" envDefault:"1m" usage:"how long @v/list, @latest, version queries and /sumdb/*/latest stay fresh"`
+	ConnectTimeout         time.Duration   `env:"CONNECT_TIMEOUT" envDefault:"5s" usage:"timeout for connecting to an upstream (TCP and TLS)"`
+	FirstByteTimeout       time.Duration   `env:"FIRST_BYTE_TIMEOUT" envDefault:"30s" usage:"timeout for an upstream's response header"`
+	IdleTimeout            time.Duration   `env:"IDLE_TIMEOUT" envDefault:"30s" usage:"abort an upstream body that makes no progress for this long"`
+	MinBodyRate            byteSize        `env:"MIN_BODY_RATE" envDefault:"32KiB" usage:"slow-body floor: an upstream body that averages fewer bytes per second than this, once 2s have passed since its header, is abandoned and the next upstream tried (0: no floor)"`
+	UpstreamMaxConcurrency int             `env:"UPSTREAM_MAX_CONCURRENCY" envDefault:"32" usage:"requests in flight to one upstream at most; a fetch that finds none free within 5s moves on to the next upstream, and at the last one waits its turn up to the first-byte timeout"`
+	HedgeFloor             time.Duration   `env:"HEDGE_FLOOR" envDefault:"100ms" usage:"shortest wait for an upstream's response header before the request also goes to the next upstream (the wait is the upstream's recent p95)"`
+	HedgeCeiling           time.Duration   `env:"HEDGE_CEILING" envDefault:"2s" usage:"longest such wait, and the wait for an upstream with no recent latency"`
+	HedgeBudget            float64         `env:"HEDGE_BUDGET" envDefault:"0.1" usage:"hedged requests at most, as a share of the other upstream requests over a minute; 0 turns hedging off"`
+	HedgeBurst             int             `env:"HEDGE_BURST" envDefault:"16" usage:"hedged requests per minute allowed beyond the budget, so that the first requests after a start or a quiet spell can hedge around a mirror that stopped answering; 0 means none"`
+	ProbeInterval          time.Duration   `env:"PROBE_INTERVAL" envDefault:"15s" usage:"how often each upstream is probed in the background (with 10% jitter); 0 turns probing off"`
+	ProbeTimeout           time.Duration   `env:"PROBE_TIMEOUT" envDefault:"10s" usage:"timeout of one probe request"`
+	ProbeModule            string          `env:"PROBE_MODULE" envDefault:"golang.org/x/mod@v0.1.0" usage:"module@version whose @v/list and .info the probes ask for (off: only the checksum database's /supported)"`
+	PrivateProbeModule     string          `env:"PRIVATE_PROBE_MODULE" usage:"module@version whose @v/list and .info the probes ask the private upstreams for (default: none; private upstreams are then judged by users' requests alone)"`
+	HealthWindow           time.Duration   `env:"HEALTH_WINDOW" envDefault:"5m" usage:"how long an upstream's results count in its latency percentiles and error rate"`
+	LatencyHalfLife        time.Duration   `env:"LATENCY_HALF_LIFE" usage:"an upstream's latency average forgets with time as well as with samples: a result weighs at least 1-2^(-gap/this), so a mirror only probes reach is judged by its latest answers (default: a fifth of the probe interval, 3s when probing is off)"`
+	FailureCost            time.Duration   `env:"FAILURE_COST" envDefault:"1s" usage:"what a failed request is taken to cost when ranking upstreams: score = latency average + error rate x this"`
+	StalePenalty           time.Duration   `env:"STALE_PENALTY" envDefault:"1s" usage:"added to the score of an upstream whose list of the probe module lacks versions another upstream lists"`
+	RoutingHysteresis      float64         `env:"ROUTING_HYSTERESIS" envDefault:"0.1" usage:"another upstream takes the lead only if it beats the leader's score improved by this share (and 5ms), so similar mirrors do not flap"`
+	BreakerFailures        int             `env:"BREAKER_FAILURES" envDefault:"5" usage:"consecutive failures that open an upstream's circuit breaker"`
+	BreakerErrorRate       float64         `env:"BREAKER_ERROR_RATE" envDefault:"0.5" usage:"error rate over the health window that opens the breaker (0 to 1)"`
+	BreakerMinSamples      int             `env:"BREAKER_MIN_SAMPLES" envDefault:"20" usage:"fewest results in the window for the error rate to open the breaker"`
+	BreakerBackoff         time.Duration   `env:"BREAKER_BACKOFF" envDefault:"5s" usage:"how long an opened breaker waits before trial requests; doubles while the upstream stays bad"`
+	BreakerMaxBackoff      time.Duration   `env:"BREAKER_MAX_BACKOFF" envDefault:"5m" usage:"the longest breaker backoff"`
+	BreakerTrials          int             `env:"BREAKER_TRIALS" envDefault:"3" usage:"successful trial requests that close a half-open breaker"`
+	Quarantine             time.Duration   `env:"QUARANTINE" envDefault:"30m" usage:"how long an upstream caught serving content that fails checksum verification is kept out"`
+	AlertWebhook           string          `env:"ALERT_WEBHOOK" usage:"URL that alert firings and resolutions are POSTed to as JSON (default: none; they are logged either way)"`
+	AlertmanagerURL        []string        `env:"ALERTMANAGER_URL" usage:"comma-separated Prometheus Alertmanager URLs that firing alerts are sent to (API v2), again every minute while they fire, and resolutions (default: none)"`
+	AlertFor               time.Duration   `env:"ALERT_FOR" envDefault:"1m" usage:"how long an alert's condition must hold before it fires"`
+	AlertLatencyFloor      time.Duration   `env:"ALERT_LATENCY_FLOOR" envDefault:"500ms" usage:"latency below which the latency alert never fires, whatever the upstream's baseline"`
+	AlertLatencyK          float64         `env:"ALERT_LATENCY_K" envDefault:"3" usage:"the latency alert fires above mean + this many standard deviations of the upstream's latency over the last hour"`
+	AlertErrorRate         float64         `env:"ALERT_ERROR_RATE" envDefault:"0.2" usage:"error rate over the health window above which the error-rate alert fires (0 to 1)"`
+	MaxConnections         int             `env:"MAX_CONNECTIONS" envDefault:"0" usage:"most client connections open at once; past it the connection idle the longest is closed for the new one, or the new one when none is idle (0: three quarters of the open-file limit less 64, at most 16384)"`
+	ClientReadTimeout      time.Duration   `env:"CLIENT_READ_TIMEOUT" envDefault:"10s" usage:"how long a client may take to send a request's header, and then its body (thrown away; 64 KiB at most); past it the connection is closed"`
+	ClientWriteTimeout     time.Duration   `env:"CLIENT_WRITE_TIMEOUT" envDefault:"30s" usage:"how long a client may take to receive each 256 KiB of an answer; past it the connection is closed (0: no limit)"`
+	ClientIdleTimeout      time.Duration   `env:"CLIENT_IDLE_TIMEOUT" envDefault:"2m" usage:"how long a client connection may stay open between requests"`
+	ShutdownTimeout        time.Duration   `env:"SHUTDOWN_TIMEOUT" envDefault:"30s" usage:"how long SIGINT/SIGTERM waits for in-flight requests"`
+	LogLevel               slog.Level      `env:"LOG_LEVEL" envDefault:"info" usage:"log level: debug, info, warn or error"`
+	BadgerLogLevel         slog.Level      `env:"BADGER_LOG_LEVEL" envDefault:"warn" usage:"least level of the cache index's (Badger's) own log lines that are logged: debug, info, warn or error (its routine lines are debug)"`
+	LogFormat              string          `env:"LOG_FORMAT" envDefault:"text" usage:"log format: text or json"`
 
 	// sumDB is SumDB resolved and parsed by validate; nil means off.
 	sumDB *checksum.Database

@@ -133,6 +133,7 @@ func TestProcessBadSettingsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_SHARED_STORE=s3://key:secret@bucket"}, "GOFAILOVER_SHARED_STORE"},
 		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_SHARED_STORE=s3://bucket?endpoint=ftp://x"}, "GOFAILOVER_SHARED_STORE"},
 		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_SHARED_PRIVATE=maybe"}, "GOFAILOVER_SHARED_PRIVATE"},
+		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_PREFETCH=always"}, "GOFAILOVER_PREFETCH"},
 		{[]string{"GOFAILOVER_UPSTREAMS=http://a.test", "GOFAILOVER_SHARED_REDIRECT_SIZE=1MiB"}, "GOFAILOVER_SHARED_REDIRECT_SIZE"},
 	}
 	for _, tt := range tests {

@@ -161,6 +161,7 @@ func newServer(cfg *Config, log *slog.Logger) (*server, error) {
 		HedgeBurst:    cfg.hedgeBurst(),
 		Logger:        log.With("component", "proxy"),
 
+		Prefetch:           proxy.Prefetch(cfg.Prefetch),
 		Shared:             tier,
 		SharedPrivate:      bool(cfg.SharedPrivate),
 		SharedRedirectSize: int64(cfg.SharedRedirectSize),
