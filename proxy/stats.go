@@ -30,6 +30,8 @@ type Stats struct {
 	// Lookups counts the checksum-database lookups by result; zero when
 	// verification is off.
 	Lookups checksum.LookupStats
+	// Prefetch counts what prefetching did; zero when it is off.
+	Prefetch PrefetchStats
 }
 
 // RequestCount is the number of requests of one kind, status class and
@@ -104,6 +106,7 @@ func (h *Handler) Stats() Stats {
 		UpstreamAttempts: h.stats.attempts.Load(),
 		Hedges:           h.stats.hedges.Load(),
 		HedgesWon:        h.stats.hedgesWon.Load(),
+		Prefetch:         h.PrefetchStats(),
 	}
 	for k := range numKinds {
 		for c := range numClasses {

@@ -45,13 +45,14 @@ func plotSpans() []plotSpan {
 // Report returns the status at this instant.
 func (s *statusSource) Report(context.Context) (statuspage.Report, error) {
 	now := s.now()
-	requests := s.handler.Stats().Requests
+	hst := s.handler.Stats()
+	requests := hst.Requests
 	r := statuspage.Report{
 		GeneratedAt:  now,
 		Version:      s.version,
 		StartedAt:    s.started,
 		Verification: statuspage.Verification{Enabled: s.sumDB != "", Database: s.sumDB},
-		Cache:        s.cacheStats(requests),
+		Cache:        s.cacheStats(requests, hst.Prefetch),
 		Clients:      clientStats(requests),
 	}
 	shares := s.history.TrafficShare(now.Add(-s.window), now)
@@ -242,7 +243,7 @@ func episodeAlert(row statuspage.Alert, a alert.Alert, snap []health.Status, sha
 
 // cacheStats is the cache's size, how often it answered requests, and
 // what its checks found.
-func (s *statusSource) cacheStats(requests []proxy.RequestCount) statuspage.CacheStats {
+func (s *statusSource) cacheStats(requests []proxy.RequestCount, prefetch proxy.PrefetchStats) statuspage.CacheStats {
 	st := s.store.Stats()
 	cs := statuspage.CacheStats{Entries: st.Entries, Bytes: st.Bytes,
 		CorruptBlobs: st.CorruptBlobs, LastScrubAt: st.LastScrubAt, SetAside: st.SetAside}
@@ -259,6 +260,10 @@ func (s *statusSource) cacheStats(requests []proxy.RequestCount) statuspage.Cach
 	}
 	if total := cs.Hits + cs.Misses + cs.Stale; total > 0 {
 		cs.HitRatio = float64(cs.Hits) / float64(total)
+	}
+	cs.Prefetched, cs.PrefetchHits, cs.PrefetchWasted = prefetch.Fetched, prefetch.Hits, prefetch.Wasted
+	if prefetch.Fetched > 0 {
+		cs.PrefetchHitRatio = float64(prefetch.Hits) / float64(prefetch.Fetched)
 	}
 	return cs
 }

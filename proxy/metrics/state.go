@@ -16,6 +16,7 @@ type stateCollector struct {
 	src Sources
 
 	requests, shared, attempts, hedges, hedgesWon, lookups *prometheus.Desc
+	prefetches, prefetchHits, prefetchWasted               *prometheus.Desc
 	cacheEntries, cacheBytes                               *prometheus.Desc
 	cacheWritable, cacheFree, cacheReserve                 *prometheus.Desc
 	cacheCorrupt, cacheScrubbedBytes, cacheScrubbedFiles   *prometheus.Desc
@@ -31,24 +32,27 @@ func newStateCollector(src Sources) *stateCollector {
 		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
 	}
 	return &stateCollector{
-		src:          src,
-		requests:     desc("requests_total", "Requests answered on the module proxy and checksum-database paths, by kind (list, info, mod, zip, latest, sumdb, invalid), status class and cache result (hit, miss, stale, none).", "kind", "status_class", "cache"),
-		shared:       desc("fetches_shared_total", "Requests whose upstream fetch was shared with concurrent requests for the same answer (singleflight)."),
-		attempts:     desc("upstream_attempts_total", "Upstream requests made to fetch answers, hedges included."),
-		hedges:       desc("hedges_total", "Hedged upstream requests: sent because an earlier attempt had not started answering within its hedge delay."),
-		hedgesWon:    desc("hedges_won_total", "Hedged upstream requests that served the answer."),
-		lookups:      desc("sumdb_lookups_total", "Checksum-database lookups, by result (found, not_found, unavailable).", "result"),
-		cacheEntries: desc("cache_entries", "Answers in the cache."),
-		cacheBytes:   desc("cache_bytes", "Bytes of the answers in the cache."),
-		state:        desc("upstream_state", "1 for the upstream's current state (healthy, degraded, open, half-open, quarantined), 0 for the others.", "pool", "upstream", "state"),
-		score:        desc("upstream_score_seconds", "The upstream's routing score: expected cost of one attempt, lower is better (absent when nothing is known).", "pool", "upstream"),
-		latencyP50:   desc("upstream_latency_p50_seconds", "The median of the upstream's time to first byte over the health window (absent when the window holds no response: the latency of a dead upstream is unknown, not 0).", "pool", "upstream"),
-		latencyP95:   desc("upstream_latency_p95_seconds", "The 95th percentile of the upstream's time to first byte over the health window (absent when the window holds no response).", "pool", "upstream"),
-		latencyP99:   desc("upstream_latency_p99_seconds", "The 99th percentile of the upstream's time to first byte over the health window (absent when the window holds no response).", "pool", "upstream"),
-		errorRatio:   desc("upstream_error_ratio", "The upstream's share of failed requests over the health window (absent when the window holds no request).", "pool", "upstream"),
-		stale:        desc("upstream_stale", "1 when the upstream's list of the probe module lacks versions another upstream lists.", "pool", "upstream"),
-		backoff:      desc("upstream_breaker_backoff_seconds", "Length of the upstream's current or last circuit-breaker opening; 0 once it has closed.", "pool", "upstream"),
-		alerts:       desc("alerts_firing", "Firing alerts, by severity.", "severity"),
+		src:            src,
+		requests:       desc("requests_total", "Requests answered on the module proxy and checksum-database paths, by kind (list, info, mod, zip, latest, sumdb, invalid), status class and cache result (hit, miss, stale, none).", "kind", "status_class", "cache"),
+		shared:         desc("fetches_shared_total", "Requests whose upstream fetch was shared with concurrent requests for the same answer (singleflight)."),
+		attempts:       desc("upstream_attempts_total", "Upstream requests made to fetch answers, hedges included."),
+		hedges:         desc("hedges_total", "Hedged upstream requests: sent because an earlier attempt had not started answering within its hedge delay."),
+		hedgesWon:      desc("hedges_won_total", "Hedged upstream requests that served the answer."),
+		prefetches:     desc("prefetches_total", "Answers fetched ahead of the go command, by result: fetched, failed (no answer: it does not exist, no request slot to spare, every upstream failed), dropped (not made: the queue was full or users had gone quiet).", "result"),
+		prefetchHits:   desc("prefetch_hits_total", "Prefetched answers that a user's request then asked for."),
+		prefetchWasted: desc("prefetch_wasted_total", "Prefetched answers that no user's request asked for within 10 minutes."),
+		lookups:        desc("sumdb_lookups_total", "Checksum-database lookups, by result (found, not_found, unavailable).", "result"),
+		cacheEntries:   desc("cache_entries", "Answers in the cache."),
+		cacheBytes:     desc("cache_bytes", "Bytes of the answers in the cache."),
+		state:          desc("upstream_state", "1 for the upstream's current state (healthy, degraded, open, half-open, quarantined), 0 for the others.", "pool", "upstream", "state"),
+		score:          desc("upstream_score_seconds", "The upstream's routing score: expected cost of one attempt, lower is better (absent when nothing is known).", "pool", "upstream"),
+		latencyP50:     desc("upstream_latency_p50_seconds", "The median of the upstream's time to first byte over the health window (absent when the window holds no response: the latency of a dead upstream is unknown, not 0).", "pool", "upstream"),
+		latencyP95:     desc("upstream_latency_p95_seconds", "The 95th percentile of the upstream's time to first byte over the health window (absent when the window holds no response).", "pool", "upstream"),
+		latencyP99:     desc("upstream_latency_p99_seconds", "The 99th percentile of the upstream's time to first byte over the health window (absent when the window holds no response).", "pool", "upstream"),
+		errorRatio:     desc("upstream_error_ratio", "The upstream's share of failed requests over the health window (absent when the window holds no request).", "pool", "upstream"),
+		stale:          desc("upstream_stale", "1 when the upstream's list of the probe module lacks versions another upstream lists.", "pool", "upstream"),
+		backoff:        desc("upstream_breaker_backoff_seconds", "Length of the upstream's current or last circuit-breaker opening; 0 once it has closed.", "pool", "upstream"),
+		alerts:         desc("alerts_firing", "Firing alerts, by severity.", "severity"),
 
 		cacheCorrupt:       desc("cache_corrupt_blobs_total", "Cached files found not to hash to their names (by the scrub, a first read or a commit of the same content): each was removed or replaced, never served, and its answers dropped."),
 		cacheScrubbedBytes: desc("cache_scrubbed_bytes_total", "Bytes of cached files the background scrub has re-hashed."),
@@ -68,6 +72,7 @@ func newStateCollector(src Sources) *stateCollector {
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.requests, c.shared, c.attempts, c.hedges, c.hedgesWon, c.lookups,
+		c.prefetches, c.prefetchHits, c.prefetchWasted,
 		c.cacheEntries, c.cacheBytes, c.cacheWritable, c.cacheFree, c.cacheReserve,
 		c.cacheCorrupt, c.cacheScrubbedBytes, c.cacheScrubbedFiles, c.cacheScrubPasses, c.cacheLastScrub, c.cacheUnchecked, c.cacheExpired,
 		c.state, c.score, c.latencyP50, c.latencyP95, c.latencyP99, c.errorRatio, c.stale, c.backoff, c.alerts,
@@ -96,6 +101,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.lookups, st.Lookups.Found, "found")
 		counter(c.lookups, st.Lookups.NotFound, "not_found")
 		counter(c.lookups, st.Lookups.Unavailable, "unavailable")
+		counter(c.prefetches, st.Prefetch.Fetched, "fetched")
+		counter(c.prefetches, st.Prefetch.Failed, "failed")
+		counter(c.prefetches, st.Prefetch.Dropped, "dropped")
+		counter(c.prefetchHits, st.Prefetch.Hits)
+		counter(c.prefetchWasted, st.Prefetch.Wasted)
 	}
 	if s := c.src.Store; s != nil {
 		st := s.Stats()

@@ -209,6 +209,14 @@ type CacheStats struct {
 	// SetAside is where a damaged cache index was moved at start-up (a
 	// fresh one took its place), if it was.
 	SetAside string `json:"set_aside,omitempty"`
+	// Prefetched counts the answers fetched ahead of the go command;
+	// PrefetchHits those a user's request then asked for, PrefetchWasted
+	// those none asked for within 10 minutes; PrefetchHitRatio is hits
+	// over prefetched, 0 to 1. All zero when prefetching is off.
+	Prefetched       uint64  `json:"prefetched,omitempty"`
+	PrefetchHits     uint64  `json:"prefetch_hits,omitempty"`
+	PrefetchWasted   uint64  `json:"prefetch_wasted,omitempty"`
+	PrefetchHitRatio float64 `json:"prefetch_hit_ratio,omitempty"`
 }
 
 // ClientStats counts the answers the server gave its clients since it

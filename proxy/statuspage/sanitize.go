@@ -53,6 +53,7 @@ func sanitized(r Report) Report {
 		}
 	}
 	r.Cache.HitRatio = finite(r.Cache.HitRatio)
+	r.Cache.PrefetchHitRatio = finite(r.Cache.PrefetchHitRatio)
 	if r.Clients != nil {
 		c := *r.Clients
 		r.Clients = &c

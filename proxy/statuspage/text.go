@@ -93,6 +93,10 @@ func WriteText(w io.Writer, r Report) error {
 	if c.SetAside != "" {
 		fmt.Fprintf(&b, "Cache: a damaged index was set aside at start-up: %s\n", termSafe(c.SetAside))
 	}
+	if c.Prefetched > 0 {
+		fmt.Fprintf(&b, "Cache: prefetch hit rate %s (%s of %s fetched ahead then asked for, %s wasted)\n",
+			formatRatio(c.PrefetchHitRatio), formatCount(c.PrefetchHits), formatCount(c.Prefetched), formatCount(c.PrefetchWasted))
+	}
 	if c.ReadOnly != "" {
 		fmt.Fprintf(&b, "Cache: %s\n", termSafe(readOnlyText(c)))
 	}

@@ -212,6 +212,10 @@ func upkeepFacts(c CacheStats, now time.Time) []fact {
 	if c.SetAside != "" {
 		facts = append(facts, fact{"Damaged index set aside", c.SetAside})
 	}
+	if c.Prefetched > 0 {
+		facts = append(facts, fact{"Prefetch hit rate", formatRatio(c.PrefetchHitRatio) + " (" + formatCount(c.PrefetchHits) +
+			" of " + formatCount(c.Prefetched) + " fetched ahead then asked for; " + formatCount(c.PrefetchWasted) + " wasted)"})
+	}
 	return facts
 }
 
