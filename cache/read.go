@@ -18,6 +18,11 @@ import (
 // removed, its records dropped, and reported as ErrNotFound. The caller
 // must Close the Object.
 func (s *Store) Open(key string) (*Object, error) {
+	if r := s.hot.get(key); r != nil {
+		s.noteUse(key)
+		return &Object{Entry: r.Entry, Body: bytes.NewReader(r.body)}, nil
+	}
+	gen := s.hot.gen.Load()
 	var val []byte
 	err := s.dbView(func(txn *badger.Txn) error {
 		item, err := txn.Get(dbKey(key))
@@ -39,10 +44,9 @@ func (s *Store) Open(key string) (*Object, error) {
 		return nil, ErrNotFound
 	}
 	r.Key = key
-	if s.maxBytes > 0 {
-		s.used.Store(key, time.Now().UnixNano())
-	}
+	s.noteUse(key)
 	if r.inline {
+		s.hot.keep(key, &r, gen)
 		return &Object{Entry: r.Entry, Body: bytes.NewReader(r.body)}, nil
 	}
 	p := s.blobPath(r.SHA256)
@@ -77,6 +81,14 @@ func (s *Store) Open(key string) (*Object, error) {
 		}
 	}
 	return &Object{Entry: r.Entry, Body: f}, nil
+}
+
+// noteUse notes, while MaxBytes is set, that key was opened now, for
+// eviction.
+func (s *Store) noteUse(key string) {
+	if s.maxBytes > 0 {
+		s.used.Store(key, time.Now().UnixNano())
+	}
 }
 
 // Lookup returns key's record without opening its body, or ErrNotFound.

@@ -186,6 +186,7 @@ func (s *Store) reopenReadWrite() {
 		}
 		if err == nil {
 			s.db = db
+			s.hot.clear()
 		}
 		s.dbMu.Unlock()
 		g.setMode(mode)

@@ -40,6 +40,8 @@ type Store struct {
 	// each key was last opened (Unix nanoseconds), for eviction.
 	maxBytes int64
 	used     sync.Map
+	// hot holds the records of small inline answers Open has read (hot.go).
+	hot hotRecords
 	// overfull wakes the eviction loop when a write takes the store past
 	// maxBytes.
 	overfull chan struct{}

@@ -119,6 +119,7 @@ func (s *Store) Delete(key string) error {
 // replaces, retrying if a concurrent write to the same key got there first
 // (Badger's conflict detection), so the counters see each change once.
 func (s *Store) update(k []byte, change func(*badger.Txn) error) (prior, error) {
+	defer s.hot.forget(string(k[len(recordPrefix):]))
 	for attempt := 0; ; attempt++ {
 		var old prior
 		err := s.dbUpdate(func(txn *badger.Txn) error {
@@ -160,6 +161,7 @@ func readPrior(txn *badger.Txn, k []byte) (prior, error) {
 // record is gone, or was replaced by one with another body (digest).
 func (s *Store) MarkVerified(key string, sum [32]byte) error {
 	k := dbKey(key)
+	defer s.hot.forget(key)
 	// The record is written again whole: an inline body at most.
 	if err := s.admit(int64(len(k)) + s.inlineMax); err != nil {
 		return fmt.Errorf("cache: marking %q verified: %w", key, err)
