@@ -242,7 +242,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
 		return
 	}
-	req, err := protocol.ParseRequest(r.URL.Path)
+	req, err := parsed.parse(r.URL.Path)
 	if err != nil {
 		var re *protocol.RequestError
 		if errors.As(err, &re) {

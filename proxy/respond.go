@@ -35,27 +35,37 @@ const maxReasonBytes = 1 << 10
 const immutableCacheControl = "public, max-age=31536000, immutable"
 
 // serveObject writes a cached or just-fetched answer, with conditional
-// requests and ranges handled by http.ServeContent.
+// requests and ranges handled by http.ServeContent; a plain request for
+// the whole answer is written directly (writeWhole), with the same
+// headers. Header names are assigned in their canonical form.
 func (h *Handler) serveObject(w http.ResponseWriter, r *http.Request, req *protocol.Request, e cache.Entry, body io.ReadSeeker, source string) {
 	noteResult(w, source)
 	hdr := w.Header()
-	hdr.Set(CacheHeader, source)
+	if source == cacheHit {
+		hdr[CacheHeader] = hitValues
+	} else {
+		hdr.Set(CacheHeader, source)
+	}
 	if e.Status != http.StatusOK {
 		reason, _ := io.ReadAll(io.LimitReader(body, maxReasonBytes))
 		writeError(w, e.Status, strings.TrimSpace(string(reason)))
 		return
 	}
-	hdr.Set("Content-Type", contentType(req))
-	hdr.Set("ETag", e.ETag())
+	hdr["Content-Type"] = headerValues(contentType(req))
+	hdr["Etag"] = []string{e.ETag()}
 	switch {
 	case source == cacheStale:
 		hdr.Set("Cache-Control", "no-cache")
 		hdr.Set("Age", strconv.FormatInt(int64(h.cfg.Now().Sub(e.StoredAt)/time.Second), 10))
 	case e.Immutable:
-		hdr.Set("Cache-Control", immutableCacheControl)
+		hdr["Cache-Control"] = immutableValues
 	default:
 		left := h.cfg.MutableTTL - h.cfg.Now().Sub(e.StoredAt)
 		hdr.Set("Cache-Control", "public, max-age="+strconv.FormatInt(int64(max(left, 0)/time.Second), 10))
+	}
+	if plainRequest(r) {
+		writeWhole(w, r, e, body)
+		return
 	}
 	http.ServeContent(w, r, "", e.StoredAt, body)
 }
