@@ -15,8 +15,9 @@ import (
 // decoded, is logged and reported as ErrNotFound: a partial body is never
 // returned. A blob file not yet hashed since the store was opened is
 // hashed before it is returned; one that does not hash to its name is
-// removed, its records dropped, and reported as ErrNotFound. The caller
-// must Close the Object.
+// removed, its records dropped, and reported as ErrNotFound. Small inline
+// records are kept in memory once read, until their key is written again
+// (hot.go). The caller must Close the Object.
 func (s *Store) Open(key string) (*Object, error) {
 	if r := s.hot.get(key); r != nil {
 		s.noteUse(key)
