@@ -263,6 +263,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *protocol.Re
 		return
 	}
 	h.prefetch.asked(req.Path)
+	h.prefetch.afterZip(req)
 	obj, err := h.cfg.Store.Open(req.Path)
 	miss := "not cached"
 	switch {

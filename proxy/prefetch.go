@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +29,11 @@ type Prefetch struct {
 	Mods bool
 	// Zips: when the go command asks for the .info of a canonical version
 	// that is not cached, its .zip is fetched too (`go mod download`
-	// asks for it next).
+	// asks for it next); and when it asks for the .zip of a module
+	// version, the .info, .mod and .zip of its requirements are fetched
+	// (it is building that module's packages, whose imports are most
+	// likely among them: `go build` and `go list -deps` walk the import
+	// graph in waves, one zip at a time).
 	Zips bool
 	// Depth bounds how far from a .mod the go command asked for its
 	// requirements are followed. Zero means DefaultPrefetchDepth.
@@ -73,6 +80,8 @@ type PrefetchStats struct {
 type prefetchJob struct {
 	req   *protocol.Request
 	depth int
+	// expand: not a fetch, but the prefetches afterZip asks for.
+	expand bool
 }
 
 // prefetcher fetches answers ahead of the go command (see Prefetch). Its
@@ -170,6 +179,52 @@ func (p *prefetcher) afterInfo(req *protocol.Request) {
 	}
 }
 
+// afterZip prefetches, once per module version, what the go command is
+// likely to ask for once it has the .zip req names: the .info, .mod and
+// .zip of the requirements its go.mod (in the cache) lists.
+func (p *prefetcher) afterZip(req *protocol.Request) {
+	if p == nil || !p.cfg.Zips || req.Kind != protocol.KindZip {
+		return
+	}
+	p.mu.Lock()
+	_, done := p.queued["after "+req.Path]
+	if !done {
+		p.queued["after "+req.Path] = struct{}{}
+	}
+	p.mu.Unlock()
+	if done {
+		return
+	}
+	// A worker reads the go.mod: the user's request does not wait.
+	select {
+	case p.queue <- prefetchJob{req: req, expand: true}:
+	default:
+		p.dropped.Add(1)
+	}
+}
+
+// expand queues the prefetches afterZip asks for.
+func (p *prefetcher) expand(req *protocol.Request) {
+	obj, err := p.h.cfg.Store.Open(strings.TrimSuffix(req.Path, ".zip") + ".mod")
+	if err != nil {
+		return // not cached: nothing known of its requirements
+	}
+	defer obj.Close()
+	gomod, err := io.ReadAll(io.LimitReader(obj.Body, protocol.MaxModBytes))
+	if err != nil || obj.Status != http.StatusOK {
+		return
+	}
+	f, err := modfile.ParseLax("go.mod", gomod, nil)
+	if err != nil {
+		return
+	}
+	for _, r := range f.Require {
+		for _, suffix := range []string{".info", ".mod", ".zip"} {
+			p.enqueue(r.Mod.Path, r.Mod.Version, suffix, p.cfg.Depth)
+		}
+	}
+}
+
 // requirements prefetches the .mod files of the requirements of the go.mod
 // file gomod of req's module version, fetched for job (nil: for a user).
 func (p *prefetcher) requirements(req *protocol.Request, gomod []byte, job *prefetchJob) {
@@ -235,6 +290,10 @@ func (p *prefetcher) enqueue(mod, version, suffix string, depth int) {
 func (p *prefetcher) run(job prefetchJob) {
 	if time.Since(time.Unix(0, p.lastUser.Load())) > prefetchQuiet {
 		p.dropped.Add(1)
+		return
+	}
+	if job.expand {
+		p.expand(job.req)
 		return
 	}
 	h, req := p.h, job.req

@@ -153,3 +153,33 @@ func TestPrefetchTakesOnlySpareSlots(t *testing.T) {
 		t.Errorf("%d prefetches reached the mirror, want 1 (one spare slot of 2): %v", hanging, mirror.Requests())
 	}
 }
+
+// TestPrefetchZipsOnEvidence: with Zips, once the go command asks for a
+// module's .zip, its requirements' .info, .mod and .zip are fetched ahead
+// (it is building that module's packages); the go command's requests
+// for them are hits.
+func TestPrefetchZipsOnEvidence(t *testing.T) {
+	_, _, mirror := fixture(t)
+	url, h := prefetchRig(t, mirror, proxy.Prefetch{Mods: true, Zips: true})
+	for _, p := range []string{"/example.com/app/@v/v1.0.0.mod", "/example.com/app/@v/v1.0.0.zip"} {
+		if resp, body := do(t, http.MethodGet, url+p); resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s %s", p, resp.Status, body)
+		}
+	}
+	want := []string{"/example.com/lib/@v/v1.1.0.zip", "/example.com/lib/@v/v1.1.0.info", "/example.com/util/@v/v1.0.0.zip", "/example.com/!upper/!case/@v/v1.0.0.zip"}
+	waitFor(t, mirror, want...)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, _ := do(t, http.MethodGet, url+want[0])
+		if resp.Header.Get(proxy.CacheHeader) == "hit" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the prefetched zip is not a hit: %s", resp.Header.Get(proxy.CacheHeader))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := h.PrefetchStats(); st.Hits == 0 {
+		t.Errorf("prefetch stats: %+v", st)
+	}
+}

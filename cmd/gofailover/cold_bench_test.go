@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -85,10 +86,15 @@ var coldMirrors = []struct {
 
 // freshServer starts a gofailover with an empty cache directory in front
 // of upstream, waits until it answers /readyz, and returns its URL and a
-// function stopping it.
+// function stopping it. GOFAILOVER_PREFETCH, when set in the benchmark's
+// environment, is passed on, to compare what prefetching buys.
 func freshServer(b *testing.B, db *mirrortest.SumDB, upstream string) (string, func()) {
 	b.Helper()
-	srv, stop := launchStoppable(b, b.TempDir(), db, []string{upstream})
+	var env []string
+	if p, ok := os.LookupEnv("GOFAILOVER_PREFETCH"); ok {
+		env = append(env, "GOFAILOVER_PREFETCH="+p)
+	}
+	srv, stop := launchStoppable(b, b.TempDir(), db, []string{upstream}, env...)
 	resp, err := http.Get(srv.url() + "/readyz")
 	if err != nil {
 		b.Fatal(err)
