@@ -3,9 +3,12 @@ package proxy
 import (
 	"bytes"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofailover/gofailover/cache"
@@ -86,12 +89,13 @@ func plainRequest(r *http.Request) bool {
 // writeWhole answers a plain request (see plainRequest) for a 200 entry
 // as http.ServeContent would, without its parsing: Last-Modified,
 // Accept-Ranges and Content-Length, the status, then the whole body (none
-// for HEAD). A file body goes out with the connection's ReadFrom
-// (sendfile); a bytes.Reader in one Write.
+// for HEAD). A bytes.Reader goes out in one Write; a file body with the
+// connection's ReadFrom (sendfile), or to a client on the same machine
+// with copyFile.
 func writeWhole(w http.ResponseWriter, r *http.Request, e cache.Entry, body io.ReadSeeker) {
 	hdr := w.Header()
 	if !e.StoredAt.IsZero() && !e.StoredAt.Equal(time.Unix(0, 0)) {
-		hdr["Last-Modified"] = []string{e.StoredAt.UTC().Format(http.TimeFormat)}
+		hdr["Last-Modified"] = []string{httpTime(e.StoredAt)}
 	}
 	hdr["Accept-Ranges"] = acceptRangesValues
 	if hdr["Content-Encoding"] == nil {
@@ -105,5 +109,62 @@ func writeWhole(w http.ResponseWriter, r *http.Request, e cache.Entry, body io.R
 		br.WriteTo(w)
 		return
 	}
+	if f, ok := body.(*os.File); ok && loopback(r) {
+		copyFile(w, f, e.Size)
+		return
+	}
 	io.CopyN(w, body, e.Size)
+}
+
+// formattedTime is a time in whole seconds and its HTTP form.
+type formattedTime struct {
+	sec int64
+	s   string
+}
+
+// httpTimes remembers recently formatted times, by second: the answers
+// asked most are formatted once.
+var httpTimes [256]atomic.Pointer[formattedTime]
+
+// httpTime returns t in the HTTP date format (http.TimeFormat), which
+// keeps whole seconds.
+func httpTime(t time.Time) string {
+	sec := t.Unix()
+	slot := &httpTimes[uint64(sec)%uint64(len(httpTimes))]
+	if f := slot.Load(); f != nil && f.sec == sec {
+		return f.s
+	}
+	s := t.UTC().Format(http.TimeFormat)
+	slot.Store(&formattedTime{sec: sec, s: s})
+	return s
+}
+
+// copyBufSize is the buffer a blob file is copied through to a client on
+// the same machine: one write timeout's worth (clientlimit.WriteChunk).
+const copyBufSize = 256 << 10
+
+// copyBufs holds the buffers of copyFile.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// copyFile writes size bytes of f to w through a pooled buffer, with
+// read and write rather than sendfile. To a client on the same machine
+// (the usual set-up: the go command and gofailover on one laptop) this is
+// the faster way: the kernel then hands the client data in the large
+// pages a write fills, where sendfile hands it the file's page-cache
+// pages, which cost the client more to take. Measured with
+// cmd/gofailover-load, 32 clients, a 1.9 MiB zip: about 20% more MiB/s
+// than sendfile. Over a network, sendfile (ReadFrom) stays.
+func copyFile(w http.ResponseWriter, f *os.File, size int64) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	io.CopyBuffer(writerOnly{w}, io.LimitReader(f, size), *bp)
+}
+
+// writerOnly hides a writer's ReadFrom, so that io.CopyBuffer writes.
+type writerOnly struct{ io.Writer }
+
+// loopback reports whether r came in on a loopback address.
+func loopback(r *http.Request) bool {
+	a, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr)
+	return ok && a.IP.IsLoopback()
 }

@@ -65,3 +65,31 @@ func TestHitHeadersAsServeContent(t *testing.T) {
 		}
 	}
 }
+
+// TestBlobHitOverLoopback: a zip kept in a blob file, served to a client
+// on 127.0.0.1 (copied rather than sent with sendfile), arrives whole and
+// exact, HEAD and ranges included.
+func TestBlobHitOverLoopback(t *testing.T) {
+	mod, err := mirrortest.SyntheticModule("example.com/big", "v1.0.0", 700<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mirrortest.NewMirror(nil, mod)
+	t.Cleanup(m.Close)
+	srv, _, _ := serveHandler(t, proxy.Config{}, m.URL())
+	url := srv.URL + "/example.com/big/@v/v1.0.0.zip"
+	for _, want := range []string{"miss", "hit", "hit"} {
+		resp, body := do(t, http.MethodGet, url)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get(proxy.CacheHeader) != want || body != string(mod.Zip) {
+			t.Fatalf("GET: %d %s, %d bytes; want 200 %s, %d bytes", resp.StatusCode, resp.Header.Get(proxy.CacheHeader), len(body), want, len(mod.Zip))
+		}
+	}
+	resp, body := do(t, http.MethodHead, url)
+	if resp.StatusCode != http.StatusOK || body != "" || resp.ContentLength != int64(len(mod.Zip)) {
+		t.Errorf("HEAD: %d, %d bytes, length %d", resp.StatusCode, len(body), resp.ContentLength)
+	}
+	resp, body = do(t, http.MethodGet, url, "Range", "bytes=300000-300009")
+	if resp.StatusCode != http.StatusPartialContent || body != string(mod.Zip[300000:300010]) {
+		t.Errorf("Range: %d %q", resp.StatusCode, body)
+	}
+}
