@@ -148,6 +148,10 @@ type Handler struct {
 	stats handlerStats
 	// noSpace paces the log lines of writes the full cache refused.
 	noSpace everyMinute
+	// hot is what hits are answered with less work with.
+	hot hitPath
+	// privacies remembers what the private patterns make of module paths.
+	privacies privacyMemo
 	// prefetch fetches answers ahead of the go command; nil when off.
 	prefetch *prefetcher
 	// sharedSum reads checksum-database lookups and tiles from the shared
@@ -242,7 +246,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
 		return
 	}
-	req, err := parsed.parse(r.URL.Path)
+	req, err := h.hot.parse(r.URL.Path)
 	if err != nil {
 		var re *protocol.RequestError
 		if errors.As(err, &re) {

@@ -18,9 +18,17 @@ import (
 // parsedMax bounds the parsed requests the handler remembers.
 const parsedMax = 4096
 
-// parsed is every Handler's memory of parsed requests: parsing depends on
-// nothing but the path.
-var parsed parsedPaths
+// hitPath is what a Handler keeps to answer hits with less work: parsed
+// request paths, formatted times, copy buffers. The Handler owns one;
+// none is shared between Handlers.
+type hitPath struct {
+	parsed parsedPaths
+	// times remembers recently formatted times, by second: the answers
+	// asked most are formatted once.
+	times [256]atomic.Pointer[formattedTime]
+	// bufs holds the buffers of copyFile.
+	bufs sync.Pool
+}
 
 // parsedPaths remembers the requests that parsed, by URL path, so that a
 // path asked again (a hit, typically) is not parsed again: ParseRequest is
@@ -30,6 +38,9 @@ type parsedPaths struct {
 	mu sync.RWMutex
 	m  map[string]*protocol.Request
 }
+
+// parse returns ParseRequest(path), remembered.
+func (hp *hitPath) parse(path string) (*protocol.Request, error) { return hp.parsed.parse(path) }
 
 // parse returns ParseRequest(path), remembered.
 func (p *parsedPaths) parse(path string) (*protocol.Request, error) {
@@ -59,19 +70,24 @@ var (
 	hitValues          = []string{cacheHit}
 	immutableValues    = []string{immutableCacheControl}
 	acceptRangesValues = []string{"bytes"}
-	contentTypeValues  = map[string][]string{}
+	jsonValues         = []string{"application/json"}
+	zipValues          = []string{"application/zip"}
+	octetValues        = []string{"application/octet-stream"}
+	textValues         = []string{"text/plain; charset=utf-8"}
 )
 
-func init() {
-	for _, ct := range []string{"application/json", "application/zip", "application/octet-stream", "text/plain; charset=utf-8"} {
-		contentTypeValues[ct] = []string{ct}
-	}
-}
-
-// headerValues returns a one-value slice of v, shared when v is common.
+// headerValues returns a one-value slice of v, shared when v is a common
+// content type.
 func headerValues(v string) []string {
-	if vs, ok := contentTypeValues[v]; ok {
-		return vs
+	switch v {
+	case jsonValues[0]:
+		return jsonValues
+	case zipValues[0]:
+		return zipValues
+	case octetValues[0]:
+		return octetValues
+	case textValues[0]:
+		return textValues
 	}
 	return []string{v}
 }
@@ -92,10 +108,10 @@ func plainRequest(r *http.Request) bool {
 // for HEAD). A bytes.Reader goes out in one Write; a file body with the
 // connection's ReadFrom (sendfile), or to a client on the same machine
 // with copyFile.
-func writeWhole(w http.ResponseWriter, r *http.Request, e cache.Entry, body io.ReadSeeker) {
+func (hp *hitPath) writeWhole(w http.ResponseWriter, r *http.Request, e cache.Entry, body io.ReadSeeker) {
 	hdr := w.Header()
 	if !e.StoredAt.IsZero() && !e.StoredAt.Equal(time.Unix(0, 0)) {
-		hdr["Last-Modified"] = []string{httpTime(e.StoredAt)}
+		hdr["Last-Modified"] = []string{hp.httpTime(e.StoredAt)}
 	}
 	hdr["Accept-Ranges"] = acceptRangesValues
 	if hdr["Content-Encoding"] == nil {
@@ -110,7 +126,7 @@ func writeWhole(w http.ResponseWriter, r *http.Request, e cache.Entry, body io.R
 		return
 	}
 	if f, ok := body.(*os.File); ok && loopback(r) {
-		copyFile(w, f, e.Size)
+		hp.copyFile(w, f, e.Size)
 		return
 	}
 	io.CopyN(w, body, e.Size)
@@ -122,15 +138,11 @@ type formattedTime struct {
 	s   string
 }
 
-// httpTimes remembers recently formatted times, by second: the answers
-// asked most are formatted once.
-var httpTimes [256]atomic.Pointer[formattedTime]
-
 // httpTime returns t in the HTTP date format (http.TimeFormat), which
 // keeps whole seconds.
-func httpTime(t time.Time) string {
+func (hp *hitPath) httpTime(t time.Time) string {
 	sec := t.Unix()
-	slot := &httpTimes[uint64(sec)%uint64(len(httpTimes))]
+	slot := &hp.times[uint64(sec)%uint64(len(hp.times))]
 	if f := slot.Load(); f != nil && f.sec == sec {
 		return f.s
 	}
@@ -143,9 +155,6 @@ func httpTime(t time.Time) string {
 // the same machine: one write timeout's worth (clientlimit.WriteChunk).
 const copyBufSize = 256 << 10
 
-// copyBufs holds the buffers of copyFile.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
-
 // copyFile writes size bytes of f to w through a pooled buffer, with
 // read and write rather than sendfile. To a client on the same machine
 // (the usual set-up: the go command and gofailover on one laptop) this is
@@ -154,9 +163,13 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); retur
 // pages, which cost the client more to take. Measured with
 // cmd/gofailover-load, 32 clients, a 1.9 MiB zip: about 20% more MiB/s
 // than sendfile. Over a network, sendfile (ReadFrom) stays.
-func copyFile(w http.ResponseWriter, f *os.File, size int64) {
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
+func (hp *hitPath) copyFile(w http.ResponseWriter, f *os.File, size int64) {
+	bp, ok := hp.bufs.Get().(*[]byte)
+	if !ok {
+		b := make([]byte, copyBufSize)
+		bp = &b
+	}
+	defer hp.bufs.Put(bp)
 	io.CopyBuffer(writerOnly{w}, io.LimitReader(f, size), *bp)
 }
 

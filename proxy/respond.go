@@ -64,7 +64,7 @@ func (h *Handler) serveObject(w http.ResponseWriter, r *http.Request, req *proto
 		hdr.Set("Cache-Control", "public, max-age="+strconv.FormatInt(int64(max(left, 0)/time.Second), 10))
 	}
 	if plainRequest(r) {
-		writeWhole(w, r, e, body)
+		h.hot.writeWhole(w, r, e, body)
 		return
 	}
 	http.ServeContent(w, r, "", e.StoredAt, body)

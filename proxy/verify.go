@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/tlog"
@@ -25,7 +26,50 @@ import (
 // private reports whether mod is a private module: never verified, never
 // sent to a public upstream or the checksum database.
 func (h *Handler) private(mod string) bool {
-	return h.cfg.Private != "" && mod != "" && module.MatchPrefixPatterns(h.cfg.Private, mod)
+	return h.privacy(mod).private
+}
+
+// privacy is what the private patterns make of one module path.
+type privacy struct {
+	// private: the path matches a pattern.
+	private bool
+	// prefixOf is the pattern the path is a proper path prefix of, if
+	// any (see privatePrefix).
+	prefixOf string
+}
+
+// privacyMemo remembers what the private patterns make of the module
+// paths asked for, so that a hit does not match them again. When full, it
+// starts afresh.
+type privacyMemo struct {
+	mu sync.RWMutex
+	m  map[string]privacy
+}
+
+// privacyMemoMax bounds a privacyMemo.
+const privacyMemoMax = 1 << 14
+
+// privacy returns what the private patterns make of mod, remembered.
+func (h *Handler) privacy(mod string) privacy {
+	if h.cfg.Private == "" || mod == "" {
+		return privacy{}
+	}
+	memo := &h.privacies
+	memo.mu.RLock()
+	p, ok := memo.m[mod]
+	memo.mu.RUnlock()
+	if ok {
+		return p
+	}
+	p.private = module.MatchPrefixPatterns(h.cfg.Private, mod)
+	p.prefixOf, _ = h.matchPrivatePrefix(mod)
+	memo.mu.Lock()
+	if memo.m == nil || len(memo.m) >= privacyMemoMax {
+		memo.m = make(map[string]privacy)
+	}
+	memo.m[mod] = p
+	memo.mu.Unlock()
+	return p
 }
 
 // privatePrefix returns the private pattern that mod is a proper path
@@ -35,6 +79,12 @@ func (h *Handler) private(mod string) bool {
 // also asks for corp.example.com/@v/list), so asking a public upstream
 // would tell it a private host's name.
 func (h *Handler) privatePrefix(mod string) (pattern string, ok bool) {
+	p := h.privacy(mod)
+	return p.prefixOf, p.prefixOf != ""
+}
+
+// matchPrivatePrefix is privatePrefix, worked out.
+func (h *Handler) matchPrivatePrefix(mod string) (pattern string, ok bool) {
 	if h.cfg.Private == "" || mod == "" {
 		return "", false
 	}
