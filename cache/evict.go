@@ -13,6 +13,14 @@ import (
 // besides when a write takes it past.
 const evictInterval = time.Minute
 
+// defaultEvictGrace is how long a record stays safe from eviction after it was
+// written or opened: a proxy stores an answer, then reads it back to
+// serve it, and an eviction in between (which the write itself may set
+// off, in a cache bound far below what is being fetched) would make it
+// fail the request it fetched it for. The store can go over its bound by
+// what was written within the grace.
+const defaultEvictGrace = 5 * time.Second
+
 // evictWhenFull evicts down to nine tenths of maxBytes whenever a write
 // takes the store past it (and checks every evictInterval), until stop is
 // closed.
@@ -25,6 +33,16 @@ func (s *Store) evictWhenFull(stop <-chan struct{}) {
 		if err != nil {
 			s.log.Warn("cache: eviction failed", "err", err)
 			return
+		}
+		if s.Stats().Bytes > s.maxBytes {
+			// What kept it over was written or read within the grace:
+			// look again once that has passed.
+			time.AfterFunc(s.evictGrace, func() {
+				select {
+				case s.overfull <- struct{}{}:
+				default:
+				}
+			})
 		}
 		s.log.Info("cache: over its size bound; evicted the least recently used answers",
 			"max_bytes", s.maxBytes, "entries", st.Entries, "bytes", st.Bytes, "files", st.Files)
@@ -42,23 +60,29 @@ type candidate struct {
 
 // Evict removes the least recently used records (last opened since the
 // store was opened, else stored longest ago) until the bodies kept total
-// at most target bytes, and the blob files no kept record refers to. A
-// record written meanwhile may be evicted, or find its blob gone and read
-// as a miss: eviction only ever costs a refetch, never serves wrong bytes.
+// at most target bytes, and the blob files no kept record refers to.
+// Records written or opened within the last 5 s are kept whatever the
+// bound (defaultEvictGrace). A record written meanwhile may be evicted, or find its blob gone
+// and read as a miss: eviction only ever costs a refetch, never serves
+// wrong bytes.
 func (s *Store) Evict(target int64) (Removed, error) {
 	var (
 		all  []candidate
 		refs = make(map[[32]byte]int)
 	)
+	graceFrom := time.Now().Add(-s.evictGrace).UnixNano()
 	err := s.eachRecord(func(key string, r *record) {
+		if !r.inline {
+			refs[r.SHA256]++
+		}
 		c := candidate{key: key, size: r.Size, sum: r.SHA256, inline: r.inline, used: r.StoredAt.UnixNano()}
 		if t, ok := s.used.Load(key); ok {
 			c.used = max(c.used, t.(int64))
 		}
-		all = append(all, c)
-		if !r.inline {
-			refs[r.SHA256]++
+		if c.used > graceFrom {
+			return // just written or read: kept (see defaultEvictGrace)
 		}
+		all = append(all, c)
 	})
 	if err != nil {
 		return Removed{}, fmt.Errorf("cache: listing records to evict: %w", err)

@@ -16,6 +16,9 @@ import (
 // refers to.
 func TestEvictLeastRecentlyUsed(t *testing.T) {
 	s, err := Open(Options{Reserve: testReserve, Dir: t.TempDir(), InlineMax: 16, MaxBytes: 1 << 40, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil {
+		s.evictGrace = 0 // these records were all written just now
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,13 +84,15 @@ func TestEvictLeastRecentlyUsed(t *testing.T) {
 }
 
 // TestEvictionFollowsWrites: a store bounded by MaxBytes evicts as soon as
-// a write takes it past the bound, down to nine tenths of it.
+// a write takes it past the bound (and the grace of what was just written
+// has passed), down to nine tenths of it.
 func TestEvictionFollowsWrites(t *testing.T) {
 	s, err := Open(Options{Reserve: testReserve, Dir: t.TempDir(), InlineMax: 16, MaxBytes: 1000, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	s.evictGrace = 50 * time.Millisecond
 	for i := range 5 {
 		b, err := s.NewBlob()
 		if err != nil {
@@ -108,5 +113,42 @@ func TestEvictionFollowsWrites(t *testing.T) {
 	}
 	if _, err := s.Open("e"); err != nil {
 		t.Errorf("the newest answer was evicted: %v", err)
+	}
+}
+
+// TestEvictionSparesWhatWasJustWritten: an answer just stored is not
+// evicted before it can be read back to serve, however far a bound far
+// below what is being fetched is passed; past the grace it goes.
+func TestEvictionSparesWhatWasJustWritten(t *testing.T) {
+	s, err := Open(Options{Reserve: testReserve, Dir: t.TempDir(), InlineMax: 16, MaxBytes: 100, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.evictGrace = 300 * time.Millisecond
+	for i := range 4 {
+		b, err := s.NewBlob()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write([]byte(strings.Repeat(string(rune('a'+i)), 300)))
+		if err := s.CommitBlob(string(rune('a'+i)), Meta{Status: 200}, b); err != nil {
+			t.Fatal(err)
+		}
+		o, err := s.Open(string(rune('a' + i)))
+		if err != nil {
+			t.Fatalf("%c just written: %v", 'a'+i, err)
+		}
+		o.Close()
+	}
+	if st, err := s.Evict(0); err != nil || st.Entries != 0 {
+		t.Fatalf("Evict right after the writes = %+v, %v: want nothing evicted", st, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Stats().Bytes > 100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("past the grace the store still holds %+v", s.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

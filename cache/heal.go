@@ -48,6 +48,32 @@ func (s *Store) blobSubdir(dir string) error {
 	return fmt.Errorf("cache: creating blob directory %s: %w", dir, err)
 }
 
+// makeBlobSubdirs creates, once, the 256 subdirectories blob files go in
+// (by the first byte of their digest), so that a commit does not pay for
+// creating one and making it durable: on a young cache, most would. What
+// cannot be made now (a full disk) is made by the commit that needs it
+// (blobSubdir).
+func (s *Store) makeBlobSubdirs() {
+	entries, err := os.ReadDir(s.blobDir)
+	if err != nil || len(entries) >= 256 {
+		return
+	}
+	made := false
+	for i := range 256 {
+		err := os.Mkdir(filepath.Join(s.blobDir, fmt.Sprintf("%02x", i)), 0o755)
+		if err == nil {
+			made = true
+		} else if !errors.Is(err, os.ErrExist) {
+			break
+		}
+	}
+	if made {
+		if err := syncDir(s.blobDir); err != nil {
+			s.log.Warn("cache: making the blob directories durable", "err", err)
+		}
+	}
+}
+
 // recreateDir creates dir (and the cache directory above it) after it
 // was found missing, and logs it.
 func (s *Store) recreateDir(dir string) error {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -45,6 +46,9 @@ type Store struct {
 	// overfull wakes the eviction loop when a write takes the store past
 	// maxBytes.
 	overfull chan struct{}
+	// evictGrace is how long a record written or opened stays safe from
+	// eviction: defaultEvictGrace (tests shorten it).
+	evictGrace time.Duration
 	// maint is what the store keeps to check its blobs and look after
 	// itself (maintenance.go).
 	maint *maintenance
@@ -89,17 +93,18 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
-		dir:       opts.Dir,
-		metaDir:   filepath.Join(opts.Dir, "meta"),
-		blobDir:   filepath.Join(opts.Dir, "blobs"),
-		tmpDir:    filepath.Join(opts.Dir, "tmp"),
-		log:       logger,
-		inlineMax: inlineMax,
-		maxBytes:  max(opts.MaxBytes, 0),
-		overfull:  make(chan struct{}, 1),
-		maint:     maint,
-		space:     space,
-		stop:      make(chan struct{}),
+		dir:        opts.Dir,
+		metaDir:    filepath.Join(opts.Dir, "meta"),
+		blobDir:    filepath.Join(opts.Dir, "blobs"),
+		tmpDir:     filepath.Join(opts.Dir, "tmp"),
+		log:        logger,
+		inlineMax:  inlineMax,
+		maxBytes:   max(opts.MaxBytes, 0),
+		overfull:   make(chan struct{}, 1),
+		evictGrace: defaultEvictGrace,
+		maint:      maint,
+		space:      space,
+		stop:       make(chan struct{}),
 	}
 	for _, d := range []string{s.dir, s.metaDir, s.blobDir, s.tmpDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -122,6 +127,7 @@ func Open(opts Options) (*Store, error) {
 	if !s.space.state().Absent { // without records, every blob would look unused
 		s.sweepBlobs(referenced)
 	}
+	s.makeBlobSubdirs()
 	s.startMaintenance(referenced)
 	s.wg.Add(1)
 	go s.collectGarbage(s.stop)

@@ -667,3 +667,18 @@ func TestBadgerLogger(t *testing.T) {
 // on how full the machine's disk is. The reserve itself is tested in
 // space_test.go and diskfull_linux_test.go.
 const testReserve = 1
+
+// TestBlobSubdirsMadeAtOpen: the 256 directories blob files go in exist
+// once the store is open, so that no commit has to make one.
+func TestBlobSubdirsMadeAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, Reserve: testReserve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	entries, err := os.ReadDir(filepath.Join(dir, "blobs"))
+	if err != nil || len(entries) != 256 {
+		t.Fatalf("blobs/ holds %d entries (%v), want 256 subdirectories", len(entries), err)
+	}
+}

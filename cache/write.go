@@ -89,6 +89,7 @@ func (s *Store) put(key string, r *record) error {
 		return fmt.Errorf("cache: writing record %q: %w", key, short(err))
 	}
 	s.counts.replace(old, r.Size)
+	s.noteUse(key) // a record just written is about to be read: see evictGrace
 	if s.maxBytes > 0 && s.counts.bytes.Load() > s.maxBytes {
 		select {
 		case s.overfull <- struct{}{}:
