@@ -46,10 +46,12 @@ func (l *Listener) discardBody(w http.ResponseWriter, r *http.Request) bool {
 	}
 	c, _ := r.Context().Value(connKey{}).(*Conn)
 	if c != nil {
+		c.busy.Store(false) // waiting for the client: may be closed for room
 		l.setIdle(c, true)
 	}
 	_, err := io.CopyN(io.Discard, r.Body, MaxDiscard+1)
 	if c != nil {
+		c.busy.Store(true)
 		l.setIdle(c, false)
 	}
 	switch {

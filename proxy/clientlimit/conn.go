@@ -33,6 +33,9 @@ type Conn struct {
 	l *Listener
 
 	state atomic.Int32 // a connState
+	// busy: a request is being answered; the connection is not closed
+	// for room, wherever it is on the evictable list.
+	busy atomic.Bool
 	// readingSince is when the pending Read started (UnixNano), 0 when
 	// none is: a connection waiting for data may be closed for room.
 	readingSince atomic.Int64

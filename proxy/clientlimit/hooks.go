@@ -16,11 +16,20 @@ func (l *Listener) ConnState(nc net.Conn, s http.ConnState) {
 		return
 	}
 	switch s {
-	case http.StateActive, http.StateHijacked:
+	case http.StateActive:
+		// Only marked busy: a busy connection is never picked for room
+		// (victimLocked skips it), so it keeps its place on the
+		// evictable list until it goes idle, without the lock on every
+		// request.
 		c.state.Store(int32(stateActive))
+		c.busy.Store(true)
+	case http.StateHijacked:
+		c.state.Store(int32(stateActive))
+		c.busy.Store(true)
 		l.setIdle(c, false)
 	case http.StateIdle:
 		c.state.Store(int32(stateIdle))
+		c.busy.Store(false)
 		l.setIdle(c, true)
 	case http.StateClosed:
 		l.release(c)

@@ -240,10 +240,16 @@ func (l *Listener) admit(nc net.Conn) *Conn {
 // evictable; l.mu is held.
 func (l *Listener) victimLocked(now time.Time) (victim *Conn, wait time.Duration) {
 	v := l.evictable.front()
+	for v != nil && v.busy.Load() {
+		v = v.next // answering a request: never closed for room
+	}
 	if v == nil {
 		return nil, 0
 	}
 	for i := 0; v != nil && i < evictScan; v, i = v.next, i+1 {
+		if v.busy.Load() {
+			continue
+		}
 		if age := now.Sub(v.since); age < evictGrace {
 			return nil, evictGrace - age // so are those after it
 		}
@@ -260,8 +266,10 @@ func (l *Listener) victimLocked(now time.Time) (victim *Conn, wait time.Duration
 func (l *Listener) evictOne() bool {
 	l.mu.Lock()
 	victim, _ := l.victimLocked(time.Now())
-	if victim == nil {
-		victim = l.evictable.front()
+	for v := l.evictable.front(); victim == nil && v != nil; v = v.next {
+		if !v.busy.Load() {
+			victim = v
+		}
 	}
 	if victim != nil {
 		l.releaseLocked(victim)
