@@ -28,6 +28,54 @@ type hitPath struct {
 	times [256]atomic.Pointer[formattedTime]
 	// bufs holds the buffers of copyFile.
 	bufs sync.Pool
+	// headers remembers the header values of the answers served lately,
+	// by key (see entryHeaders).
+	headers entryHeaderMemo
+}
+
+// entryHeaders are the header values an answer carries that depend on
+// its entry alone, made once: an answer asked again is served without
+// making them again.
+type entryHeaders struct {
+	sum      [32]byte
+	storedAt int64 // Unix nanoseconds
+	size     int64
+	etag     []string
+	length   []string
+	modified []string // nil: no Last-Modified
+}
+
+// entryHeaderMemo remembers entryHeaders by key; when full it starts
+// afresh. The slices are only ever read once made.
+type entryHeaderMemo struct {
+	mu sync.RWMutex
+	m  map[string]*entryHeaders
+}
+
+// entryHeaderMax bounds an entryHeaderMemo.
+const entryHeaderMax = 4096
+
+// entryHeaders returns e's header values, remembered.
+func (hp *hitPath) entryHeaders(e cache.Entry) *entryHeaders {
+	memo := &hp.headers
+	memo.mu.RLock()
+	h := memo.m[e.Key]
+	memo.mu.RUnlock()
+	if h != nil && h.sum == e.SHA256 && h.storedAt == e.StoredAt.UnixNano() && h.size == e.Size {
+		return h
+	}
+	h = &entryHeaders{sum: e.SHA256, storedAt: e.StoredAt.UnixNano(), size: e.Size,
+		etag: []string{e.ETag()}, length: []string{strconv.FormatInt(e.Size, 10)}}
+	if !e.StoredAt.IsZero() && !e.StoredAt.Equal(time.Unix(0, 0)) {
+		h.modified = []string{hp.httpTime(e.StoredAt)}
+	}
+	memo.mu.Lock()
+	if memo.m == nil || len(memo.m) >= entryHeaderMax {
+		memo.m = make(map[string]*entryHeaders, 64)
+	}
+	memo.m[e.Key] = h
+	memo.mu.Unlock()
+	return h
 }
 
 // parsedPaths remembers the requests that parsed, by URL path, so that a
@@ -110,12 +158,13 @@ func plainRequest(r *http.Request) bool {
 // with copyFile.
 func (hp *hitPath) writeWhole(w http.ResponseWriter, r *http.Request, e cache.Entry, body io.ReadSeeker) {
 	hdr := w.Header()
-	if !e.StoredAt.IsZero() && !e.StoredAt.Equal(time.Unix(0, 0)) {
-		hdr["Last-Modified"] = []string{hp.httpTime(e.StoredAt)}
+	eh := hp.entryHeaders(e)
+	if eh.modified != nil {
+		hdr["Last-Modified"] = eh.modified
 	}
 	hdr["Accept-Ranges"] = acceptRangesValues
 	if hdr["Content-Encoding"] == nil {
-		hdr["Content-Length"] = []string{strconv.FormatInt(e.Size, 10)}
+		hdr["Content-Length"] = eh.length
 	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {

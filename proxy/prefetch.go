@@ -151,7 +151,11 @@ func (p *prefetcher) asked(key string) {
 	if p == nil {
 		return
 	}
-	p.lastUser.Store(time.Now().UnixNano())
+	// Written at most every 100 ms: a store on every hit would bounce the
+	// cache line between CPUs.
+	if now := time.Now().UnixNano(); now-p.lastUser.Load() > int64(100*time.Millisecond) {
+		p.lastUser.Store(now)
+	}
 	if p.waiting.Load() == 0 {
 		return
 	}

@@ -52,7 +52,7 @@ func (h *Handler) serveObject(w http.ResponseWriter, r *http.Request, req *proto
 		return
 	}
 	hdr["Content-Type"] = headerValues(contentType(req))
-	hdr["Etag"] = []string{e.ETag()}
+	hdr["Etag"] = h.hot.entryHeaders(e).etag
 	switch {
 	case source == cacheStale:
 		hdr.Set("Cache-Control", "no-cache")
