@@ -19,13 +19,7 @@ import (
 // and a matching If-None-Match behave as before, for inline answers and
 // blob files alike.
 func TestHitHeadersAsServeContent(t *testing.T) {
-	m := mirrortest.NewMirror(nil, mirrortest.TestdataModules(t)...)
-	t.Cleanup(m.Close)
-	ups, err := health.NewUpstreams([]string{m.URL()}, health.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, h, _ := serveHandler(t, proxy.Config{Router: health.NewPool(ups, health.Config{}, nil)})
+	h := pooledHandler(t)
 	do := func(method, path string, hdr map[string]string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, nil)
 		for k, v := range hdr {
@@ -92,4 +86,18 @@ func TestBlobHitOverLoopback(t *testing.T) {
 	if resp.StatusCode != http.StatusPartialContent || body != string(mod.Zip[300000:300010]) {
 		t.Errorf("Range: %d %q", resp.StatusCode, body)
 	}
+}
+
+// pooledHandler serves the testdata modules from a mirror through a
+// Handler whose Router is a health.Pool, as gofailover's is.
+func pooledHandler(t *testing.T) *proxy.Handler {
+	t.Helper()
+	m := mirrortest.NewMirror(nil, mirrortest.TestdataModules(t)...)
+	t.Cleanup(m.Close)
+	ups, err := health.NewUpstreams([]string{m.URL()}, health.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, h, _ := serveHandler(t, proxy.Config{Router: health.NewPool(ups, health.Config{}, nil)})
+	return h
 }

@@ -10,10 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofailover/gofailover/health"
-	"github.com/gofailover/gofailover/proxy"
 	"github.com/gofailover/gofailover/proxy/clientlimit"
-	"github.com/gofailover/gofailover/proxy/mirrortest"
 )
 
 // TestGoCommandKeepsItsConnections serves the handler as gofailover does
@@ -24,13 +21,7 @@ import (
 // never closes a connection the client would reuse, so the client opens
 // only the connections its own limit makes it open.
 func TestGoCommandKeepsItsConnections(t *testing.T) {
-	m := mirrortest.NewMirror(nil, mirrortest.TestdataModules(t)...)
-	t.Cleanup(m.Close)
-	ups, err := health.NewUpstreams([]string{m.URL()}, health.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, h, _ := serveHandler(t, proxy.Config{Router: health.NewPool(ups, health.Config{}, nil)})
+	h := pooledHandler(t)
 
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -140,15 +140,26 @@ func BenchmarkColdModDownload(b *testing.B) {
 	for _, m := range f.mods {
 		args = append(args, m.Path+"@"+m.Version)
 	}
+	coldCases(b, f, "", args...)
+}
+
+// coldCases runs the go command with args (in dir; a fresh directory when
+// empty) side by side through a fresh gofailover and directly, for each
+// of coldMirrors.
+func coldCases(b *testing.B, f *coldFixture, dir string, args ...string) {
 	for _, c := range coldMirrors {
 		b.Run(c.name, func(b *testing.B) {
 			f.mirror.SetFault(c.fault)
 			defer f.mirror.SetFault(mirrortest.Healthy())
 			sideBySideCold(b, f, func(proxyURL string) time.Duration {
 				env := mirrortest.GoEnv(b, proxyURL, f.db)
+				work := dir
+				if work == "" {
+					work = b.TempDir()
+				}
 				start := time.Now()
-				if out, err := mirrortest.RunGo(b, env, b.TempDir(), args...); err != nil {
-					b.Fatalf("go mod download through %s: %v\n%s", proxyURL, err, out)
+				if out, err := mirrortest.RunGo(b, env, work, args...); err != nil {
+					b.Fatalf("go %s through %s: %v\n%s", args[0], proxyURL, err, out)
 				}
 				return time.Since(start)
 			})
@@ -168,20 +179,7 @@ func BenchmarkColdGoListDeps(b *testing.B) {
 	if err := mirrortest.WriteTree(dir, f.main); err != nil {
 		b.Fatal(err)
 	}
-	for _, c := range coldMirrors {
-		b.Run(c.name, func(b *testing.B) {
-			f.mirror.SetFault(c.fault)
-			defer f.mirror.SetFault(mirrortest.Healthy())
-			sideBySideCold(b, f, func(proxyURL string) time.Duration {
-				env := mirrortest.GoEnv(b, proxyURL, f.db)
-				start := time.Now()
-				if out, err := mirrortest.RunGo(b, env, dir, "list", "-deps", "./..."); err != nil {
-					b.Fatalf("go list -deps through %s: %v\n%s", proxyURL, err, out)
-				}
-				return time.Since(start)
-			})
-		})
-	}
+	coldCases(b, f, dir, "list", "-deps", "./...")
 }
 
 // upstreamEvent is one request a recordingProxy passed on: its URL path
