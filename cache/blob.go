@@ -27,6 +27,31 @@ type Blob struct {
 	// gone reports that the temporary file no longer exists under path
 	// (renamed into blobs/ or removed).
 	gone bool
+	// synced, once StartSync was called, delivers the fsync's result.
+	synced chan error
+}
+
+// StartSync starts making the bytes written so far durable (fsync) in the
+// background, so that it overlaps what the caller does before it commits,
+// such as verifying the file: CommitBlob then waits for it rather than
+// syncing. Call it once the whole body is written; nothing may be written
+// after.
+func (b *Blob) StartSync() {
+	if b.synced != nil || b.closed || b.err != nil {
+		return
+	}
+	b.synced = make(chan error, 1)
+	go func() { b.synced <- b.f.Sync() }()
+}
+
+// waitSync waits for a sync StartSync started, if any.
+func (b *Blob) waitSync() error {
+	if b.synced == nil {
+		return nil
+	}
+	err := <-b.synced
+	b.synced <- err // for whoever waits next
+	return err
 }
 
 // NewBlob creates a temporary file under the store's tmp directory for
@@ -47,6 +72,9 @@ func (s *Store) NewBlob() (*Blob, error) {
 // Write appends p to the blob's temporary file, hashing and counting it.
 // It does not buffer: once Write returns, the bytes are in the file at Path.
 func (b *Blob) Write(p []byte) (int, error) {
+	if b.synced != nil {
+		return 0, fmt.Errorf("cache: write to blob %s after StartSync", b.path)
+	}
 	if b.closed {
 		return 0, fmt.Errorf("cache: write to closed blob %s", b.path)
 	}
@@ -81,6 +109,7 @@ func (b *Blob) Size() int64 { return b.size }
 // nothing, after a successful CommitBlob, and is safe to call more than once.
 func (b *Blob) Discard() error {
 	var errs []error
+	b.waitSync() // the file is not closed under a running fsync
 	if !b.closed {
 		b.closed = true
 		if err := b.f.Close(); err != nil {
@@ -110,8 +139,12 @@ func (b *Blob) seal() ([32]byte, error) {
 	case b.err != nil:
 		return sum, fmt.Errorf("cache: commit of failed blob: %w", b.err)
 	}
-	if err := b.f.Sync(); err != nil {
-		return sum, fmt.Errorf("cache: syncing blob %s: %w", b.path, err)
+	syncErr := b.waitSync()
+	if b.synced == nil {
+		syncErr = b.f.Sync()
+	}
+	if syncErr != nil {
+		return sum, fmt.Errorf("cache: syncing blob %s: %w", b.path, syncErr)
 	}
 	st, err := b.f.Stat()
 	if err != nil {

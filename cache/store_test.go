@@ -682,3 +682,49 @@ func TestBlobSubdirsMadeAtOpen(t *testing.T) {
 		t.Fatalf("blobs/ holds %d entries (%v), want 256 subdirectories", len(entries), err)
 	}
 }
+
+// TestStartSync: a blob whose fsync was started early commits as any
+// other (the commit waits for the fsync), refuses further writes, and
+// can be discarded while the fsync may still run.
+func TestStartSync(t *testing.T) {
+	s, err := Open(Options{Dir: t.TempDir(), Reserve: testReserve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	body := strings.Repeat("zip bytes ", 1<<14)
+	b, err := s.NewBlob()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Write([]byte(body))
+	b.StartSync()
+	if _, err := b.Write([]byte("more")); err == nil {
+		t.Error("a write after StartSync succeeded")
+	}
+	if err := s.CommitBlob("k", Meta{Status: 200}, b); err != nil {
+		t.Fatalf("CommitBlob after StartSync: %v", err)
+	}
+	o, err := s.Open("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(o.Body)
+	o.Close()
+	if string(got) != body {
+		t.Fatalf("read back %d bytes, want %d", len(got), len(body))
+	}
+
+	d, err := s.NewBlob()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Write([]byte(body))
+	d.StartSync()
+	if err := d.Discard(); err != nil {
+		t.Fatalf("Discard after StartSync: %v", err)
+	}
+	if _, err := os.Stat(d.Path()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the discarded blob's file is still there: %v", err)
+	}
+}

@@ -81,6 +81,11 @@ func (h *Handler) attempt(ctx context.Context, u *health.Upstream, req *protocol
 	res := attemptResult{resp: resp, err: resp.Err}
 	if resp.File != nil {
 		res.blob = blob
+		if resp.OK() {
+			// Its fsync overlaps its verification: the commit then
+			// waits for what is left of it.
+			blob.StartSync()
+		}
 	}
 	var spool *upstream.SpoolError
 	if errors.As(resp.Err, &spool) {
