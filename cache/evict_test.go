@@ -94,15 +94,7 @@ func TestEvictionFollowsWrites(t *testing.T) {
 	defer s.Close()
 	s.evictGrace = 50 * time.Millisecond
 	for i := range 5 {
-		b, err := s.NewBlob()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Write([]byte(strings.Repeat(string(rune('a'+i)), 300)))
-		if err := s.CommitBlob(string(rune('a'+i)), Meta{Status: 200}, b); err != nil {
-			t.Fatal(err)
-		}
-		b.Discard()
+		commitFilled(t, s, i)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for s.Stats().Bytes > 900 {
@@ -127,14 +119,7 @@ func TestEvictionSparesWhatWasJustWritten(t *testing.T) {
 	defer s.Close()
 	s.evictGrace = 300 * time.Millisecond
 	for i := range 4 {
-		b, err := s.NewBlob()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Write([]byte(strings.Repeat(string(rune('a'+i)), 300)))
-		if err := s.CommitBlob(string(rune('a'+i)), Meta{Status: 200}, b); err != nil {
-			t.Fatal(err)
-		}
+		commitFilled(t, s, i)
 		o, err := s.Open(string(rune('a' + i)))
 		if err != nil {
 			t.Fatalf("%c just written: %v", 'a'+i, err)
@@ -150,5 +135,20 @@ func TestEvictionSparesWhatWasJustWritten(t *testing.T) {
 			t.Fatalf("past the grace the store still holds %+v", s.Stats())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// commitFilled stores, under the key 'a'+i, a 300-byte blob of that
+// letter.
+func commitFilled(t *testing.T, s *Store, i int) {
+	t.Helper()
+	b, err := s.NewBlob()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Discard()
+	b.Write([]byte(strings.Repeat(string(rune('a'+i)), 300)))
+	if err := s.CommitBlob(string(rune('a'+i)), Meta{Status: 200}, b); err != nil {
+		t.Fatal(err)
 	}
 }
