@@ -127,12 +127,15 @@ func (h *Handler) readShared(req *protocol.Request) *sharedCopy {
 	switch {
 	case resp.Err == nil:
 	case resp.Outcome.Failure == health.FailBadBody || resp.Outcome.Failure == health.FailTooLarge:
+		c.discard()
 		h.condemnShared(path, resp.Err)
 		return nil
 	case errors.As(resp.Err, &spool):
+		c.discard()
 		h.storeWriteFailed(slog.LevelWarn, "the cache cannot hold the shared store's copy; asking the mirrors", req.Path, resp.Err)
 		return nil
 	default: // the transfer failed: nothing known against the object
+		c.discard()
 		h.log.Warn("reading from the shared store failed; asking the mirrors", "key", path, "err", resp.Err)
 		return nil
 	}

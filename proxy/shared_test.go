@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -385,5 +386,40 @@ func TestSlowSharedStoreIsNotWaitedFor(t *testing.T) {
 	}
 	if n := slow.reads.Load(); n >= int64(len(paths)) {
 		t.Errorf("the slow store was asked %d times for %d answers: it should be skipped once known slow", n, len(paths))
+	}
+}
+
+// TestSharedJunkLeavesNoTempFiles: reading a junk zip from the store (it
+// fails the zip checks after it was spooled to a file) leaves no temporary
+// file behind.
+func TestSharedJunkLeavesNoTempFiles(t *testing.T) {
+	srv := sharedtest.Start(t, &skipped)
+	mods, db, _ := fixture(t)
+	lib := mirrortest.Lookup(mods, "example.com/lib", "v1.1.0")
+	_, zip := modPaths(lib)
+	raw, err := shared.Open(context.Background(), srv.Config(sharedBucket, "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := bytes.Repeat([]byte("not a zip "), 40000)
+	if err := raw.Put(context.Background(), zip, bytes.NewReader(junk), int64(len(junk)),
+		shared.Meta{SHA256: sha256.Sum256(junk), StoredAt: time.Now()}, false); err != nil {
+		t.Fatal(err)
+	}
+	r := newReplica(t, srv, db, vrigConfig{upstreams: []string{mirrortest.ClosedURL(t)}})
+	if resp, _ := r.get(t, zip); resp.StatusCode == http.StatusOK {
+		t.Fatalf("a junk zip from the store was served")
+	}
+	probe, err := r.store.NewBlob() // to find the store's tmp directory
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe.Discard()
+	tmp, err := os.ReadDir(filepath.Dir(probe.Path()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tmp) != 0 {
+		t.Errorf("temporary files left behind: %v", tmp)
 	}
 }
