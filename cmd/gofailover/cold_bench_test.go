@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gofailover/gofailover/proxy/mirrortest"
+	"github.com/gofailover/gofailover/proxy/statuspage"
 )
 
 // The cold-path benchmarks of issue 13 ("faster than talking to the
@@ -109,9 +111,14 @@ func freshServer(b *testing.B, db *mirrortest.SumDB, upstream string) (string, f
 // sideBySideCold runs goRun b.N times through a fresh gofailover and b.N
 // times against the mirror directly, alternating, and reports the medians
 // and their ratio.
+//
+// It also reports what prefetching did in gofailover's runs: the answers
+// it fetched ahead, per run, and the share of them the go command never
+// asked for (wasted).
 func sideBySideCold(b *testing.B, f *coldFixture, goRun func(proxyURL string) time.Duration) {
 	b.Helper()
 	b.ResetTimer()
+	var prefetched, unasked uint64
 	mGofailover, mDirect := mirrortest.SideBySide(b.N,
 		func(int) time.Duration {
 			b.StopTimer()
@@ -119,6 +126,11 @@ func sideBySideCold(b *testing.B, f *coldFixture, goRun func(proxyURL string) ti
 			b.StartTimer()
 			d := goRun(url)
 			b.StopTimer()
+			var rep statuspage.Report
+			if code, body := httpGet(b, url+"/status.json"); code == http.StatusOK && json.Unmarshal(body, &rep) == nil {
+				prefetched += rep.Cache.Prefetched
+				unasked += rep.Cache.Prefetched - rep.Cache.PrefetchHits
+			}
 			stop()
 			b.StartTimer()
 			return d
@@ -128,6 +140,10 @@ func sideBySideCold(b *testing.B, f *coldFixture, goRun func(proxyURL string) ti
 	b.ReportMetric(float64(mGofailover.Milliseconds()), "ms/gofailover")
 	b.ReportMetric(float64(mDirect.Milliseconds()), "ms/direct")
 	b.ReportMetric(float64(mGofailover)/float64(mDirect), "ratio")
+	b.ReportMetric(float64(prefetched)/float64(b.N), "prefetched/run")
+	if prefetched > 0 {
+		b.ReportMetric(float64(unasked)/float64(prefetched), "prefetch-wasted-share")
+	}
 }
 
 // BenchmarkColdModDownload times `go mod download` of every module of the

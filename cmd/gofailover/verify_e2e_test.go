@@ -37,7 +37,7 @@ func moduleFiles(t *testing.T, mods []*mirrortest.Module) map[string][]byte {
 }
 
 // httpGet returns the status and body of a GET of url.
-func httpGet(t *testing.T, url string) (int, []byte) {
+func httpGet(t testing.TB, url string) (int, []byte) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
