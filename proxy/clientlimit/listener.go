@@ -239,17 +239,11 @@ func (l *Listener) admit(nc net.Conn) *Conn {
 // wait is how long to wait before looking again, or 0 if nothing is
 // evictable; l.mu is held.
 func (l *Listener) victimLocked(now time.Time) (victim *Conn, wait time.Duration) {
-	v := l.evictable.front()
-	for v != nil && v.busy.Load() {
-		v = v.next // answering a request: never closed for room
-	}
+	v := l.pruneBusyLocked(l.evictable.front())
 	if v == nil {
 		return nil, 0
 	}
-	for i := 0; v != nil && i < evictScan; v, i = v.next, i+1 {
-		if v.busy.Load() {
-			continue
-		}
+	for i := 0; v != nil && i < evictScan; v, i = l.pruneBusyLocked(v.next), i+1 {
 		if age := now.Sub(v.since); age < evictGrace {
 			return nil, evictGrace - age // so are those after it
 		}
@@ -260,16 +254,28 @@ func (l *Listener) victimLocked(now time.Time) (victim *Conn, wait time.Duration
 	return nil, evictPause
 }
 
+// pruneBusyLocked returns v or the first connection after it on the
+// evictable list that is not busy, taking the busy ones it passes off the
+// list: a connection that starts a request is only marked busy (see
+// ConnState), and is taken off here, once, if a scan meets it before it
+// goes idle and returns to the back. l.mu is held.
+func (l *Listener) pruneBusyLocked(v *Conn) *Conn {
+	for v != nil && v.busy.Load() {
+		next := v.next
+		l.evictable.remove(v)
+		v = next
+	}
+	return v
+}
+
 // evictOne closes a connection to free its descriptor, if one is
 // evictable: the one victimLocked picks, or else the one evictable the
 // longest, whatever its grace. It reports whether it closed one.
 func (l *Listener) evictOne() bool {
 	l.mu.Lock()
 	victim, _ := l.victimLocked(time.Now())
-	for v := l.evictable.front(); victim == nil && v != nil; v = v.next {
-		if !v.busy.Load() {
-			victim = v
-		}
+	if victim == nil {
+		victim = l.pruneBusyLocked(l.evictable.front())
 	}
 	if victim != nil {
 		l.releaseLocked(victim)

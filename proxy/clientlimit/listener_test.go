@@ -402,3 +402,50 @@ func lines(s *mirrortest.SyncBuffer, substr string) []string {
 	}
 	return out
 }
+
+// TestBusyConnectionsDoNotHideAnIdleOne: connections that start a request
+// are only marked busy and keep their place on the evictable list; more
+// busy ones at its front than a scan looks at must not hide an idle
+// connection behind them when room is needed.
+func TestBusyConnectionsDoNotHideAnIdleOne(t *testing.T) {
+	const busyConns = 66 // more than a scan looks at (64)
+	release := make(chan struct{})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		io.WriteString(w, "ok")
+	})
+	r := newRig(t, clientlimit.Config{MaxConns: busyConns + 1}, handler, nil)
+	var busy []*client
+	for range busyConns {
+		c := r.dial(t)
+		c.mustGet("/fast") // idle: on the list, in this order
+		c.waitState(r.idle)
+		busy = append(busy, c)
+	}
+	idle := r.dial(t)
+	idle.mustGet("/fast")
+	idle.waitState(r.idle)
+	answered := make(chan error, busyConns)
+	for _, c := range busy { // now busy, where they stood: before idle
+		go func() {
+			_, _, err := c.get("/slow", "", "")
+			answered <- err
+		}()
+		c.waitState(r.active)
+	}
+	time.Sleep(200 * time.Millisecond) // every grace is over
+
+	newcomer := r.dial(t)
+	if !idle.closedWithin(5 * time.Second) {
+		t.Fatal("the idle connection behind the busy ones was not closed for room")
+	}
+	close(release)
+	for range busyConns {
+		if err := <-answered; err != nil {
+			t.Errorf("a busy connection's answer: %v", err)
+		}
+	}
+	newcomer.mustGet("/fast")
+}
