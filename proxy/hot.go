@@ -156,9 +156,8 @@ func plainRequest(r *http.Request) bool {
 // for HEAD). A bytes.Reader goes out in one Write; a file body with the
 // connection's ReadFrom (sendfile), or to a client on the same machine
 // with copyFile.
-func (hp *hitPath) writeWhole(w http.ResponseWriter, r *http.Request, e cache.Entry, body io.ReadSeeker) {
+func (hp *hitPath) writeWhole(w http.ResponseWriter, r *http.Request, e cache.Entry, eh *entryHeaders, body io.ReadSeeker) {
 	hdr := w.Header()
-	eh := hp.entryHeaders(e)
 	if eh.modified != nil {
 		hdr["Last-Modified"] = eh.modified
 	}

@@ -52,7 +52,8 @@ func (h *Handler) serveObject(w http.ResponseWriter, r *http.Request, req *proto
 		return
 	}
 	hdr["Content-Type"] = headerValues(contentType(req))
-	hdr["Etag"] = h.hot.entryHeaders(e).etag
+	eh := h.hot.entryHeaders(e)
+	hdr["Etag"] = eh.etag
 	switch {
 	case source == cacheStale:
 		hdr.Set("Cache-Control", "no-cache")
@@ -64,7 +65,7 @@ func (h *Handler) serveObject(w http.ResponseWriter, r *http.Request, req *proto
 		hdr.Set("Cache-Control", "public, max-age="+strconv.FormatInt(int64(max(left, 0)/time.Second), 10))
 	}
 	if plainRequest(r) {
-		h.hot.writeWhole(w, r, e, body)
+		h.hot.writeWhole(w, r, e, eh, body)
 		return
 	}
 	http.ServeContent(w, r, "", e.StoredAt, body)
