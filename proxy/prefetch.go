@@ -101,6 +101,9 @@ type prefetcher struct {
 	mu sync.Mutex
 	// queued holds the keys queued lately: each is prefetched once.
 	queued map[string]struct{}
+	// expanded holds the zips whose requirements were queued (afterZip):
+	// each once.
+	expanded map[string]struct{}
 	// prefetched holds the keys prefetched and not yet asked for by a
 	// user, and when.
 	prefetched map[string]time.Time
@@ -125,6 +128,7 @@ func newPrefetcher(h *Handler, cfg Prefetch) *prefetcher {
 		cfg:        cfg,
 		queue:      make(chan prefetchJob, prefetchQueue),
 		queued:     make(map[string]struct{}),
+		expanded:   make(map[string]struct{}),
 		prefetched: make(map[string]time.Time),
 	}
 	for range cfg.Workers {
@@ -191,9 +195,12 @@ func (p *prefetcher) afterZip(req *protocol.Request) {
 		return
 	}
 	p.mu.Lock()
-	_, done := p.queued["after "+req.Path]
+	_, done := p.expanded[req.Path]
 	if !done {
-		p.queued["after "+req.Path] = struct{}{}
+		if len(p.expanded) >= prefetchMemory {
+			clear(p.expanded)
+		}
+		p.expanded[req.Path] = struct{}{}
 	}
 	p.mu.Unlock()
 	if done {
