@@ -55,7 +55,6 @@ func (h *Handler) sharedPath(req *protocol.Request) (string, bool) {
 // and for public .mod and .zip files the checksum database.
 type sharedCopy struct {
 	path     string // in the store
-	etag     string
 	storedAt time.Time
 	verified bool
 	// status is 200, or 404 or 410 for a "not found" answer whose body
@@ -117,7 +116,7 @@ func (h *Handler) readShared(req *protocol.Request) *sharedCopy {
 		blob = b
 		return b, err
 	})
-	c := &sharedCopy{path: path, etag: obj.ETag, storedAt: obj.StoredAt, status: http.StatusOK, body: resp.Body}
+	c := &sharedCopy{path: path, storedAt: obj.StoredAt, status: http.StatusOK, body: resp.Body}
 	if resp.File != nil {
 		c.blob = blob
 	} else if blob != nil {
@@ -218,7 +217,7 @@ func (h *Handler) readSharedNotFound(path string, status int, obj *shared.Object
 		return nil
 	}
 	line := strings.Join(strings.Fields(string(reason)), " ")
-	return &sharedCopy{path: path, etag: obj.ETag, storedAt: obj.StoredAt, status: status, body: []byte(line)}
+	return &sharedCopy{path: path, storedAt: obj.StoredAt, status: status, body: []byte(line)}
 }
 
 // errSharedHash reports an object whose bytes do not hash to what its

@@ -164,7 +164,7 @@ func (t *Tier) Start(ctx context.Context) {
 func (t *Tier) Close(ctx context.Context) int {
 	t.queue.close()
 	if t.started.Load() {
-		t.queue.drained(ctx, func() bool { return !t.Up() })
+		t.queue.drained(ctx, t.down)
 		t.stop()
 		t.done.Wait()
 	}
@@ -334,11 +334,10 @@ func (t *Tier) probe(ctx context.Context) {
 	}
 }
 
-// Up reports whether the store's breaker lets requests through, without
-// taking a trial.
-func (t *Tier) Up() bool {
-	s := t.pool.Snapshot()[0]
-	return !s.State.Down()
+// down reports whether the store's breaker keeps requests out (open,
+// half-open, quarantined), without taking a trial.
+func (t *Tier) down() bool {
+	return t.pool.Snapshot()[0].State.Down()
 }
 
 // LatencyP95 returns the store's recent p95 time to answer, requests and
