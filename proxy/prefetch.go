@@ -24,8 +24,11 @@ import (
 type Prefetch struct {
 	// Mods: when the go command asks for the .info of a canonical version
 	// that is not cached, its .mod is fetched too; and when a .mod is
-	// fetched, the .mod files of its requirements, and theirs, within
-	// Depth.
+	// fetched, the .mod and .info files of its requirements, and theirs,
+	// within Depth. The go command asks for the .info of every module
+	// version it downloads (`go mod download` after walking the graph's
+	// .mod files, `go build` with each zip, `go list -m all`), one at a
+	// time.
 	Mods bool
 	// Zips: when the go command asks for the .info of a canonical version
 	// that is not cached, its .zip is fetched too (`go mod download`
@@ -236,8 +239,9 @@ func (p *prefetcher) expand(req *protocol.Request) {
 	}
 }
 
-// requirements prefetches the .mod files of the requirements of the go.mod
-// file gomod of req's module version, fetched for job (nil: for a user).
+// requirements prefetches the .mod and .info files of the requirements of
+// the go.mod file gomod of req's module version, fetched for job (nil: for
+// a user).
 func (p *prefetcher) requirements(req *protocol.Request, gomod []byte, job *prefetchJob) {
 	if p == nil || !p.cfg.Mods {
 		return
@@ -255,6 +259,7 @@ func (p *prefetcher) requirements(req *protocol.Request, gomod []byte, job *pref
 	}
 	for _, r := range f.Require {
 		p.enqueue(r.Mod.Path, r.Mod.Version, ".mod", depth)
+		p.enqueue(r.Mod.Path, r.Mod.Version, ".info", depth)
 	}
 }
 

@@ -38,7 +38,9 @@ func waitFor(t *testing.T, mirror *mirrortest.Mirror, paths ...string) {
 }
 
 // TestPrefetchFollowsRequirements: once the go command asks for a .mod,
-// its requirements' .mod files are fetched ahead, and the go command's
+// its requirements' .mod and .info files are fetched ahead (the go
+// command asks for the .info of every module it downloads, in `go mod
+// download`, `go build` and `go list -m` alike), and the go command's
 // requests for them are cache hits, counted as prefetch hits.
 func TestPrefetchFollowsRequirements(t *testing.T) {
 	_, _, mirror := fixture(t)
@@ -46,7 +48,10 @@ func TestPrefetchFollowsRequirements(t *testing.T) {
 	if resp, body := do(t, http.MethodGet, url+"/example.com/app/@v/v1.0.0.mod"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET app's .mod: %s %s", resp.Status, body)
 	}
-	reqs := []string{"/example.com/lib/@v/v1.1.0.mod", "/example.com/!upper/!case/@v/v1.0.0.mod", "/example.com/util/@v/v1.0.0.mod"}
+	var reqs []string
+	for _, v := range []string{"/example.com/lib/@v/v1.1.0", "/example.com/!upper/!case/@v/v1.0.0", "/example.com/util/@v/v1.0.0"} {
+		reqs = append(reqs, v+".mod", v+".info")
+	}
 	waitFor(t, mirror, reqs...)
 	deadline := time.Now().Add(5 * time.Second)
 	for h.PrefetchStats().Fetched < uint64(len(reqs)) {
