@@ -266,7 +266,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *protocol.Re
 		writeError(w, http.StatusNotFound, reason)
 		return
 	}
-	h.prefetch.asked(req.Path)
+	if h.prefetch.asked(req.Path) {
+		// A prefetched .info stands for the miss it spared: what the
+		// go command asks for next is fetched ahead as after a miss.
+		h.prefetch.afterInfo(req)
+	}
 	h.prefetch.afterZip(req)
 	obj, err := h.cfg.Store.Open(req.Path)
 	miss := "not cached"

@@ -153,10 +153,11 @@ func (p *prefetcher) work() {
 }
 
 // asked notes a user's request for key: prefetching goes on while users
-// ask, and a prefetched answer asked for is a hit.
-func (p *prefetcher) asked(key string) {
+// ask, and a prefetched answer asked for is a hit. It reports whether key
+// was prefetched and is now asked for the first time.
+func (p *prefetcher) asked(key string) bool {
 	if p == nil {
-		return
+		return false
 	}
 	// Written at most every 100 ms: a store on every hit would bounce the
 	// cache line between CPUs.
@@ -164,20 +165,22 @@ func (p *prefetcher) asked(key string) {
 		p.lastUser.Store(now)
 	}
 	if p.waiting.Load() == 0 {
-		return
+		return false
 	}
 	p.mu.Lock()
-	if _, ok := p.prefetched[key]; ok {
+	_, hit := p.prefetched[key]
+	if hit {
 		delete(p.prefetched, key)
 		p.waiting.Store(int64(len(p.prefetched)))
 		p.hits.Add(1)
 	}
 	p.mu.Unlock()
+	return hit
 }
 
 // afterInfo prefetches what the go command asks for after the .info of a
-// canonical version that was not cached: its .mod, and with Zips its
-// .zip.
+// canonical version that was not cached (or was only because it was
+// prefetched): its .mod, and with Zips its .zip.
 func (p *prefetcher) afterInfo(req *protocol.Request) {
 	if p == nil || req.Kind != protocol.KindInfo || !req.Immutable {
 		return

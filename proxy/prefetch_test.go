@@ -95,6 +95,46 @@ func TestPrefetchAfterInfo(t *testing.T) {
 	}
 }
 
+// TestPrefetchedInfoStandsForAMiss: the first request for a .info that
+// was prefetched (a requirement's) is a hit, and brings what a miss would
+// have brought: with Zips, the version's .zip. Before that request, the
+// zip is not fetched.
+func TestPrefetchedInfoStandsForAMiss(t *testing.T) {
+	_, _, mirror := fixture(t)
+	url, _ := prefetchRig(t, mirror, proxy.Prefetch{Mods: true, Zips: true})
+	if resp, body := do(t, http.MethodGet, url+"/example.com/app/@v/v1.0.0.mod"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET app's .mod: %s %s", resp.Status, body)
+	}
+	const info, zip = "/example.com/lib/@v/v1.1.0.info", "/example.com/lib/@v/v1.1.0.zip"
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, _ := do(t, http.MethodGet, url+"/example.com/util/@v/v1.0.0.info") // a requirement too: prefetched
+		if resp.Header.Get(proxy.CacheHeader) == "hit" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("util's .info was not prefetched: %s", resp.Header.Get(proxy.CacheHeader))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitFor(t, mirror, info)
+	time.Sleep(50 * time.Millisecond)
+	if n := mirror.Count(zip); n != 0 {
+		t.Fatalf("lib's zip was fetched %d times before its .info was asked for", n)
+	}
+	resp, _ := do(t, http.MethodGet, url+info)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get(proxy.CacheHeader) != "hit" {
+		t.Fatalf("GET %s: %s %s, want a hit", info, resp.Status, resp.Header.Get(proxy.CacheHeader))
+	}
+	waitFor(t, mirror, zip)
+	// Asked again, the .info is a plain hit: nothing more is fetched.
+	do(t, http.MethodGet, url+info)
+	time.Sleep(50 * time.Millisecond)
+	if n := mirror.Count(zip); n != 1 {
+		t.Errorf("lib's zip fetched %d times, want once", n)
+	}
+}
+
 // TestPrefetchOffFetchesNothingAhead: with the zero Prefetch, only what
 // is asked for is fetched.
 func TestPrefetchOffFetchesNothingAhead(t *testing.T) {
