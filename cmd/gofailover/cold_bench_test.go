@@ -8,6 +8,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -115,16 +116,28 @@ func freshServer(b *testing.B, db *mirrortest.SumDB, upstream string) (string, f
 // It also reports what prefetching did in gofailover's runs: the answers
 // it fetched ahead, per run, and the share of them the go command never
 // asked for (wasted).
+//
+// And where the platform tells, what the runs cost in CPU time (user and
+// system), medians: the go command's (cpu-ms/go-command), the mirror's
+// (cpu-ms/mirror: this process during a direct run), and gofailover's
+// (cpu-ms/gofailover: this process during a run through it, less the
+// mirror's median). With all of it sharing the machine's cores, a run
+// through gofailover takes at least the CPU time of the three over the
+// number of cores; cpu-bound-ratio is that floor over the direct median,
+// the least ratio any scheduling could reach on this machine.
 func sideBySideCold(b *testing.B, f *coldFixture, goRun func(proxyURL string) time.Duration) {
 	b.Helper()
 	b.ResetTimer()
 	var prefetched, unasked uint64
+	var cpu coldCPU
 	mGofailover, mDirect := mirrortest.SideBySide(b.N,
 		func(int) time.Duration {
 			b.StopTimer()
 			url, stop := freshServer(b, f.db, f.mirror.URL())
 			b.StartTimer()
+			done := cpu.start()
 			d := goRun(url)
+			done(&cpu.viaSelf)
 			b.StopTimer()
 			var rep statuspage.Report
 			if code, body := httpGet(b, url+"/status.json"); code == http.StatusOK && json.Unmarshal(body, &rep) == nil {
@@ -135,11 +148,17 @@ func sideBySideCold(b *testing.B, f *coldFixture, goRun func(proxyURL string) ti
 			b.StartTimer()
 			return d
 		},
-		func(int) time.Duration { return goRun(f.mirror.URL()) })
+		func(int) time.Duration {
+			done := cpu.start()
+			d := goRun(f.mirror.URL())
+			done(&cpu.directSelf)
+			return d
+		})
 	b.StopTimer()
 	b.ReportMetric(float64(mGofailover.Milliseconds()), "ms/gofailover")
 	b.ReportMetric(float64(mDirect.Milliseconds()), "ms/direct")
 	b.ReportMetric(float64(mGofailover)/float64(mDirect), "ratio")
+	cpu.report(b, mDirect)
 	b.ReportMetric(float64(prefetched)/float64(b.N), "prefetched/run")
 	if prefetched > 0 {
 		b.ReportMetric(float64(unasked)/float64(prefetched), "prefetch-wasted-share")
@@ -390,4 +409,44 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// coldCPU collects the CPU times of the cold benchmarks' runs.
+type coldCPU struct {
+	unknown bool // the platform does not tell
+	// viaSelf and directSelf: this process's CPU time during each run
+	// through gofailover (gofailover and the mirror) and each direct run
+	// (the mirror alone); goCommand: the go command's, every run.
+	viaSelf, directSelf, goCommand []time.Duration
+}
+
+// start notes the CPU times before a run; the function it returns notes
+// the run's, this process's into self.
+func (c *coldCPU) start() func(self *[]time.Duration) {
+	s0, c0, ok := cpuTimes()
+	return func(self *[]time.Duration) {
+		s1, c1, ok1 := cpuTimes()
+		if !ok || !ok1 {
+			c.unknown = true
+			return
+		}
+		*self = append(*self, s1-s0)
+		c.goCommand = append(c.goCommand, c1-c0)
+	}
+}
+
+// report reports the medians and the CPU-bound floor of the ratio (see
+// sideBySideCold).
+func (c *coldCPU) report(b *testing.B, direct time.Duration) {
+	if c.unknown || len(c.viaSelf) == 0 || len(c.directSelf) == 0 {
+		return
+	}
+	goCommand, mirror := mirrortest.Median(c.goCommand), mirrortest.Median(c.directSelf)
+	gofailover := max(mirrortest.Median(c.viaSelf)-mirror, 0)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(goCommand), "cpu-ms/go-command")
+	b.ReportMetric(ms(mirror), "cpu-ms/mirror")
+	b.ReportMetric(ms(gofailover), "cpu-ms/gofailover")
+	floor := (goCommand + mirror + gofailover) / time.Duration(runtime.NumCPU())
+	b.ReportMetric(float64(floor)/float64(direct), "cpu-bound-ratio")
 }
