@@ -42,6 +42,9 @@ type Conn struct {
 	// readTimeoutSeen and writeTimedOut: the connection's read and write
 	// timeouts are counted once.
 	readTimeoutSeen, writeTimedOut atomic.Bool
+	// writeDeadline is the write deadline last set (UnixNano), 0 when
+	// none is (see armWriteDeadline).
+	writeDeadline atomic.Int64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -57,8 +60,13 @@ type Conn struct {
 
 // Read reads from the connection, noting how long it has waited for data,
 // and a read that timed out: the header timeout of a request, or the idle
-// timeout between requests.
+// timeout between requests. While a request is answered, the server's own
+// reads (it watches for the client going away) are passed through: the
+// connection is not evictable then, and a timeout is not the client's.
 func (c *Conn) Read(p []byte) (int, error) {
+	if c.busy.Load() {
+		return c.Conn.Read(p)
+	}
 	c.readingSince.Store(time.Now().UnixNano())
 	n, err := c.Conn.Read(p)
 	c.readingSince.Store(0)
@@ -100,7 +108,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	var n int
 	for len(p) > 0 {
 		piece := p[:min(len(p), WriteChunk)]
-		c.Conn.SetWriteDeadline(time.Now().Add(timeout))
+		c.armWriteDeadline(timeout)
 		m, err := c.Conn.Write(piece)
 		n += m
 		if err != nil {
@@ -140,7 +148,7 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 			want = min(want, remain)
 		}
 		piece.N = want
-		c.Conn.SetWriteDeadline(time.Now().Add(timeout))
+		c.armWriteDeadline(timeout)
 		var n int64
 		n, err = rf.ReadFrom(piece)
 		total += n
@@ -159,6 +167,46 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 		lr.N = max(remain, 0)
 	}
 	return total, err
+}
+
+// writeSlack is the share of the write timeout a write deadline is set
+// beyond it (see armWriteDeadline).
+const writeSlack = 8
+
+// armWriteDeadline gives the next piece of an answer at least the write
+// timeout, and at most an eighth more: the deadline is moved only when
+// less than the timeout is left, and then to timeout + timeout/writeSlack
+// from now. Moving a deadline costs a timer update; this way most writes
+// (a whole small answer is one) leave it alone.
+func (c *Conn) armWriteDeadline(timeout time.Duration) {
+	now := time.Now().UnixNano()
+	if d := c.writeDeadline.Load(); d != 0 && d-now >= int64(timeout) {
+		return
+	}
+	c.SetWriteDeadline(time.Unix(0, now+int64(timeout+timeout/writeSlack)))
+}
+
+// SetWriteDeadline sets the connection's write deadline, noting it for
+// armWriteDeadline.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.noteWriteDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline sets the connection's read and write deadlines, noting the
+// latter for armWriteDeadline.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.noteWriteDeadline(t)
+	return c.Conn.SetDeadline(t)
+}
+
+// noteWriteDeadline notes t as the write deadline (0: none).
+func (c *Conn) noteWriteDeadline(t time.Time) {
+	if t.IsZero() {
+		c.writeDeadline.Store(0)
+		return
+	}
+	c.writeDeadline.Store(t.UnixNano())
 }
 
 // writerOnly hides a writer's ReadFrom, so that io.Copy uses its Write.

@@ -19,7 +19,9 @@
 //     evictable connection is closed to free a descriptor, and when there
 //     is none, accepting backs off (5 ms, doubling to 1 s).
 //   - Every connection it returns has a write deadline per piece of an
-//     answer (Config.WriteTimeout for each WriteChunk bytes), so a client
+//     answer (each WriteChunk bytes get at least Config.WriteTimeout, at
+//     most an eighth more: the deadline is moved only when less than the
+//     timeout is left, which spares most answers a timer update), so a client
 //     that does not read is closed, and answers sent from files keep going
 //     out with sendfile.
 //   - Handler wraps the server's handler so that request bodies, which no
@@ -87,8 +89,8 @@ type Config struct {
 	// MaxConns is the most connections open at once; at least 1.
 	MaxConns int
 	// WriteTimeout is how long a client may take to accept each
-	// WriteChunk bytes of an answer before its connection is closed; 0:
-	// no limit.
+	// WriteChunk bytes of an answer before its connection is closed (at
+	// least this long, at most an eighth longer); 0: no limit.
 	WriteTimeout time.Duration
 	// BodyTimeout is how long a request body may take to arrive (it is
 	// thrown away) before the connection is closed; 0: no limit.
