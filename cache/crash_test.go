@@ -82,7 +82,7 @@ func TestCrashChild(t *testing.T) {
 				fmt.Printf("WRITING %s\n", key)
 			}
 		}
-		if err := s.CommitBlob(key, Meta{Status: 200, Immutable: true, Upstream: "crash"}, b); err != nil {
+		if _, err := s.CommitBlob(key, Meta{Status: 200, Immutable: true, Upstream: "crash"}, b); err != nil {
 			t.Fatal(err)
 		}
 		ack(key)

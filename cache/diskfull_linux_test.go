@@ -519,7 +519,7 @@ func download(s *Store, key string, seed uint64, size, chunk int) (sum [32]byte,
 			return sum, "Write", err
 		}
 	}
-	if err := s.CommitBlob(key, Meta{Status: 200, Immutable: true}, b); err != nil {
+	if _, err := s.CommitBlob(key, Meta{Status: 200, Immutable: true}, b); err != nil {
 		return sum, "CommitBlob", err
 	}
 	return [32]byte(h.Sum(nil)), "", nil

@@ -33,7 +33,7 @@ func TestEvictLeastRecentlyUsed(t *testing.T) {
 		defer b.Discard()
 		body := strings.Repeat(fill, 300)
 		b.Write([]byte(body))
-		if err := s.CommitBlob(key, Meta{Status: 200, StoredAt: t0.Add(stored)}, b); err != nil {
+		if _, err := s.CommitBlob(key, Meta{Status: 200, StoredAt: t0.Add(stored)}, b); err != nil {
 			t.Fatal(err)
 		}
 		return s.blobPath(sha256.Sum256([]byte(body)))
@@ -148,7 +148,7 @@ func commitFilled(t *testing.T, s *Store, i int) {
 	}
 	defer b.Discard()
 	b.Write([]byte(strings.Repeat(string(rune('a'+i)), 300)))
-	if err := s.CommitBlob(string(rune('a'+i)), Meta{Status: 200}, b); err != nil {
+	if _, err := s.CommitBlob(string(rune('a'+i)), Meta{Status: 200}, b); err != nil {
 		t.Fatal(err)
 	}
 }

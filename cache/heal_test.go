@@ -38,7 +38,7 @@ func TestMissingDirectoriesAreRecreated(t *testing.T) {
 		t.Fatalf("NewBlob with tmp/ gone: %v", err)
 	}
 	b.Write(body)
-	if err := s.CommitBlob("again", Meta{Status: 200}, b); err != nil {
+	if _, err := s.CommitBlob("again", Meta{Status: 200}, b); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "recreated a directory") {

@@ -248,7 +248,7 @@ func TestCommitOverCorruptBlobReplacesIt(t *testing.T) {
 			if _, err := b.Write(body); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.CommitBlob("second", Meta{Status: 200, Immutable: true}, b); err != nil {
+			if _, err := s.CommitBlob("second", Meta{Status: 200, Immutable: true}, b); err != nil {
 				t.Fatal(err)
 			}
 			after, err := os.Stat(p)
@@ -277,7 +277,7 @@ func TestCommitOverCorruptBlobReplacesIt(t *testing.T) {
 			}
 			defer b2.Discard()
 			b2.Write(body)
-			if err := s.CommitBlob("third", Meta{Status: 200}, b2); err != nil {
+			if _, err := s.CommitBlob("third", Meta{Status: 200}, b2); err != nil {
 				t.Fatal(err)
 			}
 			if again, err := os.Stat(p); err != nil || !os.SameFile(after, again) {

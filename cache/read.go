@@ -50,10 +50,27 @@ func (s *Store) Open(key string) (*Object, error) {
 		s.hot.keep(key, &r, gen)
 		return &Object{Entry: r.Entry, Body: bytes.NewReader(r.body)}, nil
 	}
-	p := s.blobPath(r.SHA256)
+	return s.openBlob(r.Entry)
+}
+
+// OpenEntry returns e, an entry CommitBlob returned, with its body: the
+// blob file is opened by its digest, with the checks Open makes, without
+// reading the record again. The bytes are the entry's whatever has
+// happened to its key since (a blob file never changes). A body gone since
+// (evicted) is ErrNotFound. The caller must Close the Object.
+func (s *Store) OpenEntry(e Entry) (*Object, error) {
+	s.noteUse(e.Key)
+	return s.openBlob(e)
+}
+
+// openBlob opens the blob file of e, checking its size, and hashing it
+// first if its digest has not been checked since the store was opened.
+func (s *Store) openBlob(e Entry) (*Object, error) {
+	key := e.Key
+	p := s.blobPath(e.SHA256)
 	// Asked before the file is opened: once a digest is checked, only
 	// honest files are put at its path (integrity.go).
-	unchecked := s.isUnchecked(r.SHA256)
+	unchecked := s.isUnchecked(e.SHA256)
 	f, err := os.Open(p)
 	if errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("cache: blob file missing", "key", key, "path", p)
@@ -67,13 +84,13 @@ func (s *Store) Open(key string) (*Object, error) {
 		f.Close()
 		return nil, fmt.Errorf("cache: stat of blob of %q: %w", key, err)
 	}
-	if !st.Mode().IsRegular() || st.Size() != r.Size {
+	if !st.Mode().IsRegular() || st.Size() != e.Size {
 		f.Close()
-		s.log.Warn("cache: blob file has the wrong size", "key", key, "path", p, "size", st.Size(), "want", r.Size)
+		s.log.Warn("cache: blob file has the wrong size", "key", key, "path", p, "size", st.Size(), "want", e.Size)
 		return nil, ErrNotFound
 	}
 	if unchecked {
-		if err := s.verifyOnRead(key, f, st, r.SHA256); err != nil {
+		if err := s.verifyOnRead(key, f, st, e.SHA256); err != nil {
 			f.Close()
 			if errors.Is(err, errCorruptBlob) {
 				return nil, ErrNotFound
@@ -81,7 +98,7 @@ func (s *Store) Open(key string) (*Object, error) {
 			return nil, err
 		}
 	}
-	return &Object{Entry: r.Entry, Body: f}, nil
+	return &Object{Entry: e, Body: f}, nil
 }
 
 // noteUse notes, while MaxBytes is set, that key was opened now, for

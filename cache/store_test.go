@@ -144,9 +144,20 @@ func TestBlobRoundTrip(t *testing.T) {
 		}
 	}
 	m := Meta{Status: 200, Immutable: true, StoredAt: time.Unix(1700000000, 5), Upstream: "mirror-b"}
-	if err := s.CommitBlob("m/@v/v1.0.0.zip", m, b); err != nil {
+	committed, err := s.CommitBlob("m/@v/v1.0.0.zip", m, b)
+	if err != nil {
 		t.Fatal(err)
 	}
+	checkEntry(t, committed, "m/@v/v1.0.0.zip", m, body)
+	// The committed entry opens by its digest, without its record.
+	oe, err := s.OpenEntry(committed)
+	if err != nil {
+		t.Fatalf("OpenEntry: %v", err)
+	}
+	if got, err := io.ReadAll(oe.Body); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("OpenEntry's body: %d bytes, %v; want the %d committed", len(got), err, len(body))
+	}
+	oe.Close()
 	if err := b.Discard(); err != nil {
 		t.Errorf("Discard after commit: %v", err)
 	}
@@ -436,7 +447,7 @@ func TestDiscard(t *testing.T) {
 	if _, err := b.Write([]byte("more")); err == nil {
 		t.Error("Write after Discard succeeded")
 	}
-	if err := s.CommitBlob("k", Meta{Status: 200}, b); err == nil {
+	if _, err := s.CommitBlob("k", Meta{Status: 200}, b); err == nil {
 		t.Error("CommitBlob after Discard succeeded")
 	}
 	if _, err := s.Lookup("k"); !errors.Is(err, ErrNotFound) {
@@ -446,10 +457,10 @@ func TestDiscard(t *testing.T) {
 	// A second commit of a committed blob fails and changes nothing.
 	b, _ = s.NewBlob()
 	b.Write([]byte("body"))
-	if err := s.CommitBlob("k", Meta{Status: 200}, b); err != nil {
+	if _, err := s.CommitBlob("k", Meta{Status: 200}, b); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CommitBlob("k2", Meta{Status: 200}, b); err == nil {
+	if _, err := s.CommitBlob("k2", Meta{Status: 200}, b); err == nil {
 		t.Error("second CommitBlob succeeded")
 	}
 }
@@ -459,23 +470,23 @@ func TestCommitRejectsBadInput(t *testing.T) {
 	other, _ := openTest(t, t.TempDir(), 0)
 	b, _ := other.NewBlob()
 	defer b.Discard()
-	if err := s.CommitBlob("k", Meta{Status: 200}, b); err == nil {
+	if _, err := s.CommitBlob("k", Meta{Status: 200}, b); err == nil {
 		t.Error("CommitBlob of another store's blob succeeded")
 	}
 	b2, _ := s.NewBlob()
 	defer b2.Discard()
 	b2.Write([]byte("x"))
-	if err := s.CommitBlob("", Meta{Status: 200}, b2); err == nil {
+	if _, err := s.CommitBlob("", Meta{Status: 200}, b2); err == nil {
 		t.Error("CommitBlob with an empty key succeeded")
 	}
-	if err := s.CommitBlob("k", Meta{Status: -1}, b2); err == nil {
+	if _, err := s.CommitBlob("k", Meta{Status: -1}, b2); err == nil {
 		t.Error("CommitBlob with status -1 succeeded")
 	}
 	if err := s.PutBytes(strings.Repeat("k", maxKeyLen+1), Meta{}, nil); err == nil || len(err.Error()) > 200 {
 		t.Errorf("PutBytes with a huge key: %v", err)
 	}
 	// b2 is still usable after rejected commits.
-	if err := s.CommitBlob("k", Meta{Status: 200}, b2); err != nil {
+	if _, err := s.CommitBlob("k", Meta{Status: 200}, b2); err != nil {
 		t.Errorf("CommitBlob after rejected ones: %v", err)
 	}
 }
@@ -702,7 +713,7 @@ func TestStartSync(t *testing.T) {
 	if _, err := b.Write([]byte("more")); err == nil {
 		t.Error("a write after StartSync succeeded")
 	}
-	if err := s.CommitBlob("k", Meta{Status: 200}, b); err != nil {
+	if _, err := s.CommitBlob("k", Meta{Status: 200}, b); err != nil {
 		t.Fatalf("CommitBlob after StartSync: %v", err)
 	}
 	o, err := s.Open("k")
@@ -726,5 +737,34 @@ func TestStartSync(t *testing.T) {
 	}
 	if _, err := os.Stat(d.Path()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the discarded blob's file is still there: %v", err)
+	}
+}
+
+// TestOpenEntryOfAGoneBlob: the committed entry of a blob file removed
+// since (evicted, or by hand) opens as ErrNotFound, never a partial body.
+func TestOpenEntryOfAGoneBlob(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := openTest(t, dir, 0)
+	b, err := s.NewBlob()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Discard()
+	body := pattern(100<<10, 3)
+	if _, err := b.Write(body); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.CommitBlob("gone/@v/v1.0.0.zip", Meta{Status: 200, Immutable: true}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(s.blobPath(e.SHA256)); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := s.OpenEntry(e); !errors.Is(err, ErrNotFound) {
+		if o != nil {
+			o.Close()
+		}
+		t.Errorf("OpenEntry of a removed blob: %v, want ErrNotFound", err)
 	}
 }

@@ -25,7 +25,7 @@ func TestOpenRemovesUnusedBlobs(t *testing.T) {
 		}
 		defer b.Discard()
 		b.Write([]byte(body))
-		if err := s.CommitBlob(key, Meta{Status: 200}, b); err != nil {
+		if _, err := s.CommitBlob(key, Meta{Status: 200}, b); err != nil {
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256([]byte(body))

@@ -29,7 +29,8 @@ func (s *Store) PutBytes(key string, m Meta, data []byte) error {
 		if _, err := b.Write(data); err != nil {
 			return err
 		}
-		return s.CommitBlob(key, m, b)
+		_, err = s.CommitBlob(key, m, b)
+		return err
 	}
 	r := record{
 		Entry:  Entry{Meta: m, Size: int64(len(data)), SHA256: sha256.Sum256(data)},
@@ -43,29 +44,33 @@ func (s *Store) PutBytes(key string, m Meta, data []byte) error {
 // renames it to its content-addressed place under blobs/ (or drops it if
 // that blob already exists), fsyncs the directory, and only then commits the
 // record, so the entry becomes visible only once its body is durable and
-// complete. A zero m.StoredAt means now. After a successful CommitBlob,
-// b.Discard does nothing.
-func (s *Store) CommitBlob(key string, m Meta, b *Blob) error {
+// complete. It returns the entry committed (OpenEntry opens its body). A
+// zero m.StoredAt means now. After a successful CommitBlob, b.Discard does
+// nothing.
+func (s *Store) CommitBlob(key string, m Meta, b *Blob) (Entry, error) {
 	if b.store != s {
-		return fmt.Errorf("cache: blob %s belongs to another store", b.path)
+		return Entry{}, fmt.Errorf("cache: blob %s belongs to another store", b.path)
 	}
 	if err := checkKey(key); err != nil {
-		return err
+		return Entry{}, err
 	}
 	if err := checkMeta(m); err != nil {
-		return fmt.Errorf("%w (key %q)", err, key)
+		return Entry{}, fmt.Errorf("%w (key %q)", err, key)
 	}
 	// Checked before the blob moves into place, so that a refusal leaves
 	// nothing under blobs/ (put checks again for the record).
 	if err := s.admit(int64(len(key))); err != nil {
-		return fmt.Errorf("cache: storing %q: %w", key, err)
+		return Entry{}, fmt.Errorf("cache: storing %q: %w", key, err)
 	}
 	sum, err := b.seal()
 	if err != nil {
-		return fmt.Errorf("%w (key %q)", err, key)
+		return Entry{}, fmt.Errorf("%w (key %q)", err, key)
 	}
-	r := record{Entry: Entry{Meta: m, Size: b.size, SHA256: sum}}
-	return s.put(key, &r)
+	r := record{Entry: Entry{Meta: m, Key: key, Size: b.size, SHA256: sum}}
+	if err := s.put(key, &r); err != nil {
+		return Entry{}, err
+	}
+	return r.Entry, nil
 }
 
 // put commits r as key's record and updates the counters.

@@ -26,8 +26,11 @@ type answer struct {
 	// entry is the stored record of a 200 answer.
 	entry cache.Entry
 	// inline is the body of a 200 answer held in memory; nil when the body
-	// is a blob to be read back from the store.
+	// is read back from the store.
 	inline []byte
+	// committed: the body is the blob file entry's commit put in place,
+	// opened by its digest (Store.OpenEntry) rather than by its key.
+	committed bool
 	// source is the CacheHeader value of a 200 answer: cacheMiss when
 	// empty, cacheShared for a copy from the shared store, cacheStale for
 	// one past its TTL that no mirror could refresh.
@@ -166,14 +169,11 @@ func (h *Handler) commit(req *protocol.Request, u *health.Upstream, got attemptR
 func (h *Handler) store(req *protocol.Request, meta cache.Meta, body []byte, blob *cache.Blob) (*answer, bool) {
 	if blob != nil {
 		defer blob.Discard()
-		if err := h.cfg.Store.CommitBlob(req.Path, meta, blob); err != nil {
+		e, err := h.cfg.Store.CommitBlob(req.Path, meta, blob)
+		if err != nil {
 			return h.storageFailed(req, err), false
 		}
-		e, err := h.cfg.Store.Lookup(req.Path)
-		if err != nil {
-			return &answer{status: http.StatusInternalServerError, reason: "reading back the stored answer failed: " + err.Error()}, false
-		}
-		return &answer{status: http.StatusOK, entry: e}, true
+		return &answer{status: http.StatusOK, entry: e, committed: true}, true
 	}
 	stored := true
 	if err := h.cfg.Store.PutBytes(req.Path, meta, body); err != nil {

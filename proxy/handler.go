@@ -31,7 +31,8 @@ type Store interface {
 	Lookup(key string) (cache.Entry, error)
 	PutBytes(key string, m cache.Meta, data []byte) error
 	NewBlob() (*cache.Blob, error)
-	CommitBlob(key string, m cache.Meta, b *cache.Blob) error
+	CommitBlob(key string, m cache.Meta, b *cache.Blob) (cache.Entry, error)
+	OpenEntry(e cache.Entry) (*cache.Object, error)
 	MarkVerified(key string, sum [32]byte) error
 	Delete(key string) error
 	ReadValue(name string) ([]byte, error)
@@ -382,7 +383,15 @@ func (h *Handler) serveAnswer(w http.ResponseWriter, r *http.Request, req *proto
 		h.serveObject(w, r, req, ans.entry, bytes.NewReader(ans.inline), source)
 		return
 	}
-	obj, err := h.cfg.Store.Open(req.Path)
+	var obj *cache.Object
+	var err error
+	if ans.committed {
+		// The file just committed, opened by its digest: its record
+		// is not read again.
+		obj, err = h.cfg.Store.OpenEntry(ans.entry)
+	} else {
+		obj, err = h.cfg.Store.Open(req.Path)
+	}
 	if err != nil {
 		h.log.Error("fetched answer vanished from the cache", "key", req.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "fetched answer could not be read back from the cache")
