@@ -182,11 +182,11 @@ func fakeStatus(t *testing.T, rep statuspage.Report) string {
 // or the JSON alike.
 func TestStatusExitStatus(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	healthy := statuspage.Upstream{Name: "https://a.example", Preferred: true, State: "healthy", Since: now.Add(-time.Hour),
-		Samples: 50, Score: 0.05, P50: 0.04, P95: 0.08, P99: 0.1, ErrorRate: 0, Requests: 100}
+	healthy := statuspage.Upstream{Name: "https://a.example", Preferred: true, Health: statuspage.Health{State: "healthy", Since: now.Add(-time.Hour), Samples: 50, P50: 0.04, P95: 0.08, P99: 0.1, ErrorRate: 0},
+		Score: 0.05, Requests: 100}
 	up := func(state string) statuspage.Upstream {
-		return statuspage.Upstream{Name: "https://b.example", State: state, Since: now.Add(-13 * time.Minute),
-			Samples: 20, Score: 1.2, P99: 0, ErrorRate: 1, Requests: 40, Failures: 40}
+		return statuspage.Upstream{Name: "https://b.example", Health: statuspage.Health{State: state, Since: now.Add(-13 * time.Minute), Samples: 20, P99: 0, ErrorRate: 1},
+			Score: 1.2, Requests: 40, Failures: 40}
 	}
 	p0 := statuspage.Alert{Rule: "all_upstreams_down", Severity: "P0", State: "firing", Since: now.Add(-12 * time.Minute), FiredAt: now.Add(-11 * time.Minute)}
 	for _, tc := range []struct {
@@ -222,10 +222,10 @@ func TestStatusExitStatus(t *testing.T) {
 func TestStatusShowsADeadMirrorsFailures(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	rep := statuspage.Report{GeneratedAt: now, StartedAt: now.Add(-2 * time.Hour), Upstreams: []statuspage.Upstream{
-		{Name: "https://dead.example", State: "open", Since: now.Add(-13 * time.Minute),
-			Samples: 12, Score: 1, ErrorRate: 1, Requests: 40, Failures: 40, ConsecutiveFailures: 12},
-		{Name: "https://trial.example", State: "half-open", Since: now.Add(-13 * time.Minute),
-			ConsecutiveFailures: 9, Requests: 30, Failures: 30},
+		{Name: "https://dead.example", Health: statuspage.Health{State: "open", Since: now.Add(-13 * time.Minute), Samples: 12, ErrorRate: 1, ConsecutiveFailures: 12},
+			Score: 1, Requests: 40, Failures: 40},
+		{Name: "https://trial.example", Health: statuspage.Health{State: "half-open", Since: now.Add(-13 * time.Minute), ConsecutiveFailures: 9},
+			Requests: 30, Failures: 30},
 	}}
 	code, out, errOut := runCLI(t, nil, "status", "--url", fakeStatus(t, rep))
 	if code != exitStatusDegraded || errOut != "" {

@@ -30,34 +30,19 @@ func sharedHealth(tier *sharedtier.Tier) alert.Source {
 // says: its health as its breaker sees it, and what this replica did
 // with it since it started.
 func sharedStoreRow(name string, st sharedtier.Stats) *statuspage.SharedStore {
-	h := st.Health
-	s := &statuspage.SharedStore{
-		Name:                name,
-		State:               string(h.State),
-		Since:               h.Since,
-		EpisodeSince:        h.EpisodeSince,
-		Until:               h.Until,
-		Samples:             h.Samples,
-		P50:                 h.P50.Seconds(),
-		P95:                 h.P95.Seconds(),
-		P99:                 h.P99.Seconds(),
-		ErrorRate:           h.ErrorRate,
-		ConsecutiveFailures: h.ConsecutiveFailures,
-		LastErrorAt:         h.LastErrorAt,
-		Hits:                st.Hits,
-		Misses:              st.Misses,
-		Errors:              st.Errors,
-		Bypassed:            st.Bypassed,
-		Abandoned:           st.Abandoned,
-		BytesRead:           st.BytesRead,
-		BytesWritten:        st.BytesWritten,
+	return &statuspage.SharedStore{
+		Name:         name,
+		Health:       pageHealth(st.Health),
+		Hits:         st.Hits,
+		Misses:       st.Misses,
+		Errors:       st.Errors,
+		Bypassed:     st.Bypassed,
+		Abandoned:    st.Abandoned,
+		BytesRead:    st.BytesRead,
+		BytesWritten: st.BytesWritten,
 		Uploads: statuspage.SharedUploads{
 			Uploaded: st.Uploaded, Present: st.Present, Failed: st.Failed, Dropped: st.Dropped, Queue: st.Queue,
 		},
 		CorruptObjects: st.Corrupt,
 	}
-	if h.LastError != nil {
-		s.LastError = h.LastError.Error()
-	}
-	return s
 }

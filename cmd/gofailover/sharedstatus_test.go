@@ -110,13 +110,13 @@ func TestSharedStoreInStatus(t *testing.T) {
 // that is down (open, half-open, quarantined) as degraded, a degraded
 // one that still serves as fine, and a firing P0 above both.
 func TestStatusExitSharedStore(t *testing.T) {
-	healthy := statuspage.Report{Upstreams: []statuspage.Upstream{{Name: "https://a.example", State: "healthy"}}}
+	healthy := statuspage.Report{Upstreams: []statuspage.Upstream{{Name: "https://a.example", Health: statuspage.Health{State: "healthy"}}}}
 	for state, want := range map[string]int{
 		"healthy": exitStatusHealthy, "degraded": exitStatusHealthy,
 		"open": exitStatusDegraded, "half-open": exitStatusDegraded, "quarantined": exitStatusDegraded,
 	} {
 		rep := healthy
-		rep.SharedStore = &statuspage.SharedStore{Name: "s3://b", State: state}
+		rep.SharedStore = &statuspage.SharedStore{Name: "s3://b", Health: statuspage.Health{State: state}}
 		if got := statusExit(rep); got != want {
 			t.Errorf("store %s: exit %d, want %d", state, got, want)
 		}
@@ -125,7 +125,7 @@ func TestStatusExitSharedStore(t *testing.T) {
 		t.Errorf("no store: exit %d", got)
 	}
 	rep := healthy
-	rep.SharedStore = &statuspage.SharedStore{Name: "s3://b", State: "open"}
+	rep.SharedStore = &statuspage.SharedStore{Name: "s3://b", Health: statuspage.Health{State: "open"}}
 	rep.Alerts = []statuspage.Alert{{Rule: "all_upstreams_down", Severity: "P0", State: "firing"}}
 	if got := statusExit(rep); got != exitStatusP0 {
 		t.Errorf("store down and a P0 firing: exit %d, want %d", got, exitStatusP0)
@@ -140,9 +140,9 @@ func TestStatusCommandSharedStore(t *testing.T) {
 	rep.Upstreams = rep.Upstreams[:1]
 	rep.Alerts = nil
 	now := rep.GeneratedAt
-	rep.SharedStore = &statuspage.SharedStore{Name: "s3://go-cache/fleet", State: "open",
-		EpisodeSince: now.Add(-13 * time.Minute), ConsecutiveFailures: 4, Hits: 5120, Misses: 830, Bypassed: 210,
-		LastError: "connection refused", LastErrorAt: now.Add(-20 * time.Second), Uploads: statuspage.SharedUploads{Queue: 3}}
+	rep.SharedStore = &statuspage.SharedStore{Name: "s3://go-cache/fleet", Health: statuspage.Health{State: "open", EpisodeSince: now.Add(-13 * time.Minute), ConsecutiveFailures: 4, LastError: "connection refused", LastErrorAt: now.Add(-20 * time.Second)},
+		Hits: 5120, Misses: 830, Bypassed: 210,
+		Uploads: statuspage.SharedUploads{Queue: 3}}
 	srv := httptest.NewServer(statuspage.Handler(statuspage.SourceFunc(func(context.Context) (statuspage.Report, error) { return rep, nil }),
 		statuspage.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
 	defer srv.Close()

@@ -24,11 +24,10 @@ func statusReport() statuspage.Report {
 		StartedAt:    now.Add(-2 * time.Hour),
 		Verification: statuspage.Verification{Enabled: true, Database: "sum.example.org"},
 		Upstreams: []statuspage.Upstream{
-			{Name: "https://mirror-a.example.com", Preferred: true, State: "healthy", Since: now.Add(-2 * time.Hour),
-				Samples: 300, Score: 0.08, P50: 0.06, P95: 0.14, P99: 0.3, ErrorRate: 0.01, TrafficShare: 0.97},
-			{Name: "https://mirror-b.example.com", State: "open", Since: now.Add(-5 * time.Minute),
-				Samples: 40, Score: 2.5, P50: 0.9, P95: 2.8, P99: 4.1, ErrorRate: 0.7, TrafficShare: 0.03,
-				LastError: "503 Service Unavailable", LastErrorAt: now.Add(-30 * time.Second)},
+			{Name: "https://mirror-a.example.com", Preferred: true, Health: statuspage.Health{State: "healthy", Since: now.Add(-2 * time.Hour), Samples: 300, P50: 0.06, P95: 0.14, P99: 0.3, ErrorRate: 0.01},
+				Score: 0.08, TrafficShare: 0.97},
+			{Name: "https://mirror-b.example.com", Health: statuspage.Health{State: "open", Since: now.Add(-5 * time.Minute), Samples: 40, P50: 0.9, P95: 2.8, P99: 4.1, ErrorRate: 0.7, LastError: "503 Service Unavailable", LastErrorAt: now.Add(-30 * time.Second)},
+				Score: 2.5, TrafficShare: 0.03},
 		},
 		Alerts: []statuspage.Alert{
 			{Rule: "upstream_error_rate", Upstream: "https://mirror-b.example.com", Severity: "P1", State: "firing",

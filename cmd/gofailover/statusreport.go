@@ -81,32 +81,40 @@ func (s *statusSource) Report(context.Context) (statuspage.Report, error) {
 
 // upstreamRow is the page's row for one upstream.
 func upstreamRow(st health.Status, share float64) statuspage.Upstream {
-	u := statuspage.Upstream{
-		Name:                st.Upstream.Name,
-		Preferred:           st.Upstream.Rank == 0,
+	return statuspage.Upstream{
+		Name:          st.Upstream.Name,
+		Preferred:     st.Upstream.Rank == 0,
+		Health:        pageHealth(st),
+		Score:         st.Score.Seconds(),
+		Why:           why(st),
+		TrafficShare:  share,
+		Requests:      st.Requests,
+		Failures:      st.Failures,
+		Probes:        st.Probes,
+		ProbeFailures: st.ProbeFailures,
+	}
+}
+
+// pageHealth is st as the status page shows it, for an upstream or the
+// shared store: durations in seconds, the last error as text.
+func pageHealth(st health.Status) statuspage.Health {
+	h := statuspage.Health{
 		State:               string(st.State),
 		Since:               st.Since,
 		EpisodeSince:        st.EpisodeSince,
 		Until:               st.Until,
 		Samples:             st.Samples,
-		Score:               st.Score.Seconds(),
 		P50:                 st.P50.Seconds(),
 		P95:                 st.P95.Seconds(),
 		P99:                 st.P99.Seconds(),
 		ErrorRate:           st.ErrorRate,
 		ConsecutiveFailures: st.ConsecutiveFailures,
 		LastErrorAt:         st.LastErrorAt,
-		TrafficShare:        share,
-		Requests:            st.Requests,
-		Failures:            st.Failures,
-		Probes:              st.Probes,
-		ProbeFailures:       st.ProbeFailures,
 	}
 	if st.LastError != nil {
-		u.LastError = st.LastError.Error()
+		h.LastError = st.LastError.Error()
 	}
-	u.Why = why(st)
-	return u
+	return h
 }
 
 // why says what, besides failures, ranks an upstream behind: a stale list

@@ -16,7 +16,7 @@ func TestPageDetails(t *testing.T) {
 	now := sampleNow()
 	one := Report{
 		GeneratedAt: now,
-		Upstreams:   []Upstream{{Name: mirrorA, State: "healthy", Since: now.Add(-time.Hour)}},
+		Upstreams:   []Upstream{{Name: mirrorA, Health: Health{State: "healthy", Since: now.Add(-time.Hour)}}},
 		Alerts:      []Alert{{Rule: "latency_high", Upstream: mirrorA, Severity: "P2", State: "firing", Since: now.Add(-time.Minute)}},
 	}
 	if v := verdict(one); v.Headline != "The upstream is healthy, 1 alert firing" {
@@ -24,8 +24,7 @@ func TestPageDetails(t *testing.T) {
 	}
 	down := Report{
 		GeneratedAt: now,
-		Upstreams: []Upstream{{Name: mirrorA, State: "half-open", Since: now.Add(-time.Minute),
-			EpisodeSince: now.Add(-13 * time.Minute)}},
+		Upstreams:   []Upstream{{Name: mirrorA, Health: Health{State: "half-open", Since: now.Add(-time.Minute), EpisodeSince: now.Add(-13 * time.Minute)}}},
 		Alerts: []Alert{{Rule: "all_upstreams_down", Severity: "P0", State: "firing", Since: now.Add(-13 * time.Minute),
 			FiredAt: now.Add(-12 * time.Minute)}},
 	}

@@ -109,7 +109,7 @@ func TestStatusPageHTML(t *testing.T) {
 func TestStatusPageAllStates(t *testing.T) {
 	rep := Report{GeneratedAt: sampleNow()}
 	for _, s := range []string{"healthy", "degraded", "open", "half-open", "quarantined", "strange"} {
-		rep.Upstreams = append(rep.Upstreams, Upstream{Name: "https://" + s + ".example.com", State: s})
+		rep.Upstreams = append(rep.Upstreams, Upstream{Name: "https://" + s + ".example.com", Health: Health{State: s}})
 	}
 	_, body := fetch(t, http.MethodGet, serve(t, rep).URL+"/")
 	for _, want := range []string{
@@ -308,7 +308,7 @@ func TestStatusPageEscapesReportText(t *testing.T) {
 	rep := Report{
 		GeneratedAt: sampleNow(),
 		Version:     "<b>v1</b>",
-		Upstreams:   []Upstream{{Name: evil, State: `open"><script>`, LastError: "<img src=x onerror=alert(1)>"}},
+		Upstreams:   []Upstream{{Name: evil, Health: Health{State: `open"><script>`, LastError: "<img src=x onerror=alert(1)>"}}},
 		Ranges: []Range{{Name: "<i>hour</i>", From: sampleNow().Add(-time.Hour), To: sampleNow(),
 			Series: []Series{{Upstream: evil, Points: []Point{{T: sampleNow(), P50: 0.1}, {T: sampleNow().Add(-time.Minute), P50: 0.1}}}}}},
 		Alerts: []Alert{{Rule: "<script>", Summary: "<script>", Severity: `"><script>`, State: "<script>"}},

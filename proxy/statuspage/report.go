@@ -52,43 +52,17 @@ type Upstream struct {
 	// Private marks an upstream for private modules only; Preferred is
 	// then the first of those.
 	Private bool `json:"private,omitempty"`
-	// State is "healthy", "degraded", "open", "half-open" or
-	// "quarantined"; Since is when the upstream entered it.
-	State string    `json:"state"`
-	Since time.Time `json:"since,omitzero"`
-	// EpisodeSince is when the current episode began: while the
-	// upstream is down (open, half-open or quarantined), the first
-	// failure of the outage, however often its breaker tried it again
-	// since; otherwise when it last came back, or when the server
-	// started.
-	EpisodeSince time.Time `json:"episode_since,omitzero"`
-	// Until is when an open or quarantined upstream is next tried; zero
-	// otherwise.
-	Until time.Time `json:"until,omitzero"`
-	// Samples counts the outcomes in the health window. When it is zero,
-	// Score, the percentiles and ErrorRate are unknown.
-	Samples int `json:"samples"`
+	// Health is the upstream's health: its state, latency and errors
+	// over the health window.
+	Health
 	// Score is the expected cost of one attempt, in seconds; lower is
-	// better.
+	// better. It is unknown when Samples is zero.
 	Score float64 `json:"score_seconds"`
-	// P50, P95 and P99 are percentiles of the time to first byte over the
-	// health window, in seconds; zero when no response arrived in it (the
-	// window holds only failures without one), shown as unknown.
-	P50 float64 `json:"p50_seconds"`
-	P95 float64 `json:"p95_seconds"`
-	P99 float64 `json:"p99_seconds"`
-	// ErrorRate is the share of failures in the health window, 0 to 1.
-	ErrorRate float64 `json:"error_rate"`
-	// ConsecutiveFailures counts failures since the last success.
-	ConsecutiveFailures int `json:"consecutive_failures,omitempty"`
 	// Why says what, besides failures, ranks the upstream behind its
 	// peers: its list of the probe module is stale, or it says "not found"
 	// for what another upstream serves (misconfigured or stale). Empty
 	// when nothing does.
 	Why string `json:"why,omitempty"`
-	// LastError describes the latest failure, at LastErrorAt.
-	LastError   string    `json:"last_error,omitempty"`
-	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// TrafficShare is the upstream's share of the requests sent to
 	// upstreams over the health window, 0 to 1.
 	TrafficShare float64 `json:"traffic_share"`

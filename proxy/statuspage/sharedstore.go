@@ -15,33 +15,9 @@ type SharedStore struct {
 	// Name identifies the store, such as its s3:// URL, without
 	// credentials.
 	Name string `json:"name"`
-	// State is "healthy", "degraded", "open", "half-open" or
-	// "quarantined", as Upstream.State; Since is when the store entered
-	// it, and EpisodeSince when its current episode began (while it is
-	// down, the first failure of the outage). While it is down (open,
-	// half-open, quarantined) the replica goes on alone, from its own
-	// cache and the upstreams.
-	State        string    `json:"state"`
-	Since        time.Time `json:"since,omitzero"`
-	EpisodeSince time.Time `json:"episode_since,omitzero"`
-	// Until is when a store that is down is next tried; zero otherwise.
-	Until time.Time `json:"until,omitzero"`
-	// Samples counts the outcomes in the store's health window; when it
-	// is zero the percentiles and ErrorRate are unknown.
-	Samples int `json:"samples"`
-	// P50, P95 and P99 are percentiles of the time of the store's answers
-	// over the health window, in seconds; zero when none arrived in it
-	// (unknown).
-	P50 float64 `json:"p50_seconds"`
-	P95 float64 `json:"p95_seconds"`
-	P99 float64 `json:"p99_seconds"`
-	// ErrorRate is the share of failed calls in the health window, 0 to 1.
-	ErrorRate float64 `json:"error_rate"`
-	// ConsecutiveFailures counts failures since the last success.
-	ConsecutiveFailures int `json:"consecutive_failures,omitempty"`
-	// LastError describes the latest failure, at LastErrorAt.
-	LastError   string    `json:"last_error,omitempty"`
-	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// Health is the store's health, as its breaker sees it: its state,
+	// the time of its answers and its errors over the health window.
+	Health
 	// Hits and Misses count reads that found an object or none; Errors
 	// counts calls (and body reads) that failed; Bypassed counts calls
 	// not made because the store was down.

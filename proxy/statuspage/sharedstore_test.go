@@ -13,10 +13,20 @@ import (
 // failing its latest calls.
 func sampleShared(now time.Time) *SharedStore {
 	return &SharedStore{
-		Name: "s3://go-cache/fleet", State: "open",
-		Since: now.Add(-time.Minute), EpisodeSince: now.Add(-13 * time.Minute), Until: now.Add(30 * time.Second),
-		Samples: 12, P50: 0.012, P95: 0.04, P99: 0.09, ErrorRate: 0.5, ConsecutiveFailures: 4,
-		LastError: "dial tcp 127.0.0.1:9000: connection refused\x1b[2J", LastErrorAt: now.Add(-20 * time.Second),
+		Name: "s3://go-cache/fleet", Health: Health{
+			State:               "open",
+			Since:               now.Add(-time.Minute),
+			EpisodeSince:        now.Add(-13 * time.Minute),
+			Until:               now.Add(30 * time.Second),
+			Samples:             12,
+			P50:                 0.012,
+			P95:                 0.04,
+			P99:                 0.09,
+			ErrorRate:           0.5,
+			ConsecutiveFailures: 4,
+			LastError:           "dial tcp 127.0.0.1:9000: connection refused\x1b[2J",
+			LastErrorAt:         now.Add(-20 * time.Second),
+		},
 		Hits: 5120, Misses: 830, Errors: 14, Bypassed: 210, BytesRead: 70 << 20, BytesWritten: 1 << 20,
 		Uploads:        SharedUploads{Uploaded: 800, Present: 25, Failed: 2, Dropped: 1, Queue: 3},
 		CorruptObjects: 7,
@@ -88,7 +98,7 @@ func TestSharedStoreShown(t *testing.T) {
 		t.Error("the text report holds an escape")
 	}
 
-	rep.SharedStore = &SharedStore{Name: "s3://go-cache/fleet", State: "healthy", Since: now.Add(-time.Hour), Samples: 3, P50: 0.01, P95: 0.02, P99: 0.03}
+	rep.SharedStore = &SharedStore{Name: "s3://go-cache/fleet", Health: Health{State: "healthy", Since: now.Add(-time.Hour), Samples: 3, P50: 0.01, P95: 0.02, P99: 0.03}}
 	page, _ = renderPage(sanitized(rep))
 	text.Reset()
 	WriteText(&text, rep)

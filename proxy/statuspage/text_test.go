@@ -44,7 +44,7 @@ func TestWriteTextEmptyAndHostile(t *testing.T) {
 	rep := Report{
 		GeneratedAt: sampleNow(),
 		Version:     "v1\x1b[2J",
-		Upstreams:   []Upstream{{Name: "https://a.example.com/\x1b]0;pwned\x07", State: "open\tx", LastError: "boom\r\x1b[1A"}},
+		Upstreams:   []Upstream{{Name: "https://a.example.com/\x1b]0;pwned\x07", Health: Health{State: "open\tx", LastError: "boom\r\x1b[1A"}}},
 	}
 	if err := WriteText(&b, rep); err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestUnknownLatencyShownAsUnknown(t *testing.T) {
 	var b bytes.Buffer
 	rep := Report{
 		GeneratedAt: sampleNow(),
-		Upstreams:   []Upstream{{Name: "https://dead.example.com", State: "open", Samples: 7, Score: 1, ErrorRate: 1}},
+		Upstreams:   []Upstream{{Name: "https://dead.example.com", Health: Health{State: "open", Samples: 7, ErrorRate: 1}, Score: 1}},
 	}
 	if err := WriteText(&b, rep); err != nil {
 		t.Fatal(err)
